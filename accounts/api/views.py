@@ -1,0 +1,77 @@
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
+from knox.models import AuthToken
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts import services
+from accounts.api.serializers import (
+    MeSerializer,
+    TokenIssuedSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+)
+
+
+class TokenObtainView(APIView):
+    """Exchange e-mail, password (and, for staff, a one-time code) for a bearer token."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={201: TokenIssuedSerializer},
+        summary=str(_("Obtain an API token")),
+    )
+    def post(self, request):
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        instance, token = services.api_token_issue(
+            request=request._request,  # axes counts failures on the Django request
+            email=data["email"],
+            password=data["password"],
+            otp=data.get("otp", ""),
+            name=data.get("name", ""),
+        )
+        body = {"token": token, "token_key": instance.token_key, "expiry": instance.expiry}
+        return Response(TokenIssuedSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class TokenListView(generics.ListAPIView):
+    """The caller's own tokens (never the secret part)."""
+
+    serializer_class = TokenSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return AuthToken.objects.none()
+        return AuthToken.objects.filter(user=self.request.user).order_by("-created")
+
+
+class TokenRevokeView(APIView):
+    @extend_schema(responses={204: None}, summary=str(_("Revoke one of your API tokens")))
+    def delete(self, request, token_key: str):
+        services.api_token_revoke(actor=request.user, token_key=token_key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeView(generics.RetrieveUpdateAPIView):
+    """The signed-in user, their roles, and their language preference."""
+
+    serializer_class = MeSerializer
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        return self.request.user
+
+    def perform_update(self, serializer):
+        language = serializer.validated_data.get("preferred_language")
+        if language:
+            services.user_set_language(user=self.request.user, language=language)

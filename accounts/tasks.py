@@ -1,0 +1,25 @@
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from accounts.models import User
+from accounts.services import verification_link_parts
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
+def send_verification_email(user_id: int) -> None:
+    """Mail the verification link. Safe to run twice: a second mail carries a link
+    that works just as well, and none is sent once the address is verified."""
+    user = User.objects.filter(pk=user_id, email_verified_at__isnull=True).first()
+    if user is None:
+        return
+    uidb64, token = verification_link_parts(user)
+    link = settings.SITE_URL + reverse("accounts:verify_email", args=[uidb64, token])
+    with translation.override(user.preferred_language):
+        context = {"user": user, "link": link}
+        subject = render_to_string("accounts/email/verify_subject.txt", context).strip()
+        body = render_to_string("accounts/email/verify_body.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])

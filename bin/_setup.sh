@@ -1,0 +1,70 @@
+# Shared set-up for bin/serve and bin/test: a virtualenv with the pinned
+# requirements, and compiled translation catalogues. Sourced, not run.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+find_python() {
+    for candidate in python3.13 python3.12 python3.11 python3; do
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            echo "$candidate"
+            return
+        fi
+    done
+    echo "Python 3.11 or newer is needed (python3.11 / python3 not found)." >&2
+    exit 1
+}
+
+ensure_venv() {
+    local requirements="$1"
+    if [ ! -x "$PY" ]; then
+        say "Creating the virtualenv in .venv"
+        "$(find_python)" -m venv "$VENV"
+    fi
+    local stamp="$VENV/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-$(basename "$requirements")"
+    if [ ! -f "$stamp" ]; then
+        say "Installing $requirements"
+        "$PY" -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+        "$PY" -m pip install --quiet -r "$requirements" 2>&1 | grep -v '^WARNING: Location' || true
+        "$PY" -c 'import django, rest_framework, celery, weasyprint, psycopg' \
+            || { echo "Installing $requirements failed." >&2; exit 1; }
+        rm -f "$VENV"/.installed-*
+        touch "$stamp"
+    fi
+}
+
+apt_install() {
+    # Install Debian packages when we can (root with apt-get); otherwise name them.
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        say "Installing $* with apt-get"
+        if [ ! -f /tmp/.cityproc-apt-updated ]; then
+            DEBIAN_FRONTEND=noninteractive apt-get update -qq && touch /tmp/.cityproc-apt-updated
+        fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    else
+        echo "Missing system packages: $*. Install them (e.g. sudo apt-get install $*)." >&2
+        return 1
+    fi
+}
+
+ensure_system_packages() {
+    local missing=()
+    command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
+    # WeasyPrint renders PDFs with Pango; documents embed a Japanese font.
+    ldconfig -p 2>/dev/null | grep -q 'libpango-1.0' || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
+    fc-list 2>/dev/null | grep -qi 'IPAex' || missing+=(fonts-ipaexfont-gothic fontconfig)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        apt_install "${missing[@]}"
+    fi
+}
+
+compile_messages() {
+    "$PY" manage.py compilemessages --ignore=.venv -v0
+}

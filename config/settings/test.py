@@ -1,0 +1,16 @@
+"""Settings for the test suite. The test command points DATABASE_URL at PostgreSQL
+and CELERY_BROKER_URL at Redis; tasks still run eagerly unless a test starts a real
+worker (tests/core/test_celery_worker.py)."""
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
+CELERY_TASK_ALWAYS_EAGER = True
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "test-media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,50 @@
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+
+from core.api.errors import error_body
+from core.health import run_checks
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "core/home.html")
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database and broker answer; 503 naming what failed."""
+    healthy, checks = run_checks()
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(code, message), status=status)
+    return render(request, f"errors/{status}.html", {"message": message}, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error(request, 400, "bad_request", _("The request could not be understood."))
+
+
+def permission_denied(request, exception=None):
+    return _error(
+        request, 403, "permission_denied", _("You do not have permission to view this page.")
+    )
+
+
+def page_not_found(request, exception=None):
+    return _error(request, 404, "not_found", _("The page you were looking for was not found."))
+
+
+def server_error(request):
+    return _error(
+        request,
+        500,
+        "server_error",
+        _("Something went wrong on our side. Please try again later."),
+    )

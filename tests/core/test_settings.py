@@ -1,0 +1,49 @@
+"""Production settings refuse to start half-configured, and pass check --deploy."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-value-0123456789",
+    "ALLOWED_HOSTS": "procedures.city.example.jp",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/cityproc_check",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def _manage(*args, env):
+    clean = {key: value for key, value in os.environ.items() if key not in GOOD}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=GOOD)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"])
+def test_production_refuses_to_start_without(missing):
+    env = {key: value for key, value in GOOD.items() if key != missing}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_production_refuses_sqlite():
+    result = _manage("check", env={**GOOD, "DATABASE_URL": "sqlite:///tmp/x.sqlite3"})
+    assert result.returncode != 0
+    assert "PostgreSQL" in result.stderr
