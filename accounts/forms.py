@@ -1,8 +1,12 @@
 from django import forms
-from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.contrib.auth.password_validation import (
+    password_validators_help_text_html,
+    validate_password,
+)
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Language
+from accounts.models import Language, User
 
 
 class LoginForm(forms.Form):
@@ -45,6 +49,14 @@ class SignUpForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if data.get("password"):
+            # Show the password rules together with the other errors; the service
+            # checks them again for callers that do not come through this form.
+            candidate = User(email=data.get("email", ""), display_name=data.get("display_name", ""))
+            try:
+                validate_password(data["password"], user=candidate)
+            except ValidationError as error:
+                self.add_error("password", error)
         if data.get("password") and data.get("password") != data.get("password_again"):
             self.add_error("password_again", _("The two passwords do not match."))
         return data

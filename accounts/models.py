@@ -9,8 +9,9 @@ from core.models import TimeStampedModel, localized
 
 
 class Language(models.TextChoices):
-    JAPANESE = "ja", _("Japanese")
-    ENGLISH = "en", _("English")
+    # Each language named in itself, as language pickers do.
+    JAPANESE = "ja", "日本語"
+    ENGLISH = "en", "English"
 
 
 class UserManager(BaseUserManager):

@@ -162,7 +162,7 @@ def two_factor_view(request: HttpRequest) -> HttpResponse:
     if enrolling:
         device = services.totp_enrolment_device(user=user)
         context["qr_svg"] = segno.make(device.config_url, error="m").svg_inline(
-            scale=5, title=_("QR code for your authenticator app")
+            omitsize=True, title=_("QR code for your authenticator app")
         )
         context["secret"] = services.totp_secret_base32(device)
     return render(request, "accounts/two_factor.html", context, status=status)

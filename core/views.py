@@ -1,5 +1,7 @@
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
@@ -42,9 +44,25 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    """Rendered without context processors: they may need the database, which may
+    be what failed."""
+    message = _("Something went wrong on our side. Please try again later.")
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("server_error", message), status=500)
+    html = render_to_string(
+        "errors/500.html", {"message": message, "LANGUAGE_CODE": get_language()}
+    )
+    return HttpResponse(html, status=500)
+
+
+def csrf_failure(request, reason=""):
+    """A form was sent without its security token, usually after a long pause."""
     return _error(
         request,
-        500,
-        "server_error",
-        _("Something went wrong on our side. Please try again later."),
+        403,
+        "csrf_failed",
+        _(
+            "Your session's security check failed, usually because the page was open for "
+            "a long time. Go back, reload the page and send the form again."
+        ),
     )

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -44,6 +46,7 @@ def test_staff_need_a_valid_one_time_code_for_a_token(api, org_tree):
     assert wrong.status_code == 401
     assert wrong.json()["error"]["code"] == "invalid_otp"
 
+    time.sleep(1.1)  # django-otp throttles a device for 1 s after a wrong code
     right = _obtain(api, clerk.email, otp=current_code(device))
     assert right.status_code == 201
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {right.json()['token']}")
@@ -84,11 +87,15 @@ def test_wrong_credentials_get_a_translated_json_error(api):
     }
     api.credentials(HTTP_ACCEPT_LANGUAGE="ja")
     japanese = _obtain(api, "a@example.jp", "nope")
-    assert japanese.json()["error"]["message"] == "メールアドレスまたはパスワードが正しくありません。"
+    assert (
+        japanese.json()["error"]["message"] == "メールアドレスまたはパスワードが正しくありません。"
+    )
 
 
 def test_malformed_token_requests_are_validation_errors_not_crashes(api):
-    response = api.post(TOKEN_URL, {"email": "not-an-email"}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    response = api.post(
+        TOKEN_URL, {"email": "not-an-email"}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     body = response.json()["error"]
     assert body["code"] == "validation_failed"

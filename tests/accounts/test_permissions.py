@@ -31,8 +31,12 @@ def test_organizations_where_is_the_subtree_of_each_granting_role(org_tree):
     user = MembershipFactory(organization=org_tree["health"], role=Role.APPROVER).user
     MembershipFactory(user=user, organization=org_tree["certificates"], role=Role.CLERK)
 
-    deciding = set(organizations_where(user, Action.DECIDE_APPLICATIONS).values_list("code", flat=True))
-    reviewing = set(organizations_where(user, Action.REVIEW_APPLICATIONS).values_list("code", flat=True))
+    deciding = set(
+        organizations_where(user, Action.DECIDE_APPLICATIONS).values_list("code", flat=True)
+    )
+    reviewing = set(
+        organizations_where(user, Action.REVIEW_APPLICATIONS).values_list("code", flat=True)
+    )
 
     assert deciding == {"health", "food-safety"}
     assert reviewing == {"health", "food-safety", "certificates"}
@@ -70,7 +74,9 @@ def test_role_changes_are_audited_and_take_effect(org_tree):
     admin = MembershipFactory(organization=org_tree["health"], role=Role.DEPARTMENT_ADMIN).user
     user = UserFactory()
 
-    membership = membership_grant(actor=admin, user=user, organization=org_tree["food"], role=Role.CLERK)
+    membership = membership_grant(
+        actor=admin, user=user, organization=org_tree["food"], role=Role.CLERK
+    )
     assert actor_may(user, Action.REVIEW_APPLICATIONS, org_tree["food"])
     membership_revoke(actor=admin, membership=membership)
     assert not actor_may(user, Action.REVIEW_APPLICATIONS, org_tree["food"])
@@ -78,14 +84,26 @@ def test_role_changes_are_audited_and_take_effect(org_tree):
     actions = list(
         AuditEvent.objects.filter(target_id=str(user.pk)).values_list("action", "actor_id", "data")
     )
-    assert ("accounts.role_granted", admin.pk, {"organization": "food-safety", "role": "clerk"}) in actions
-    assert ("accounts.role_revoked", admin.pk, {"organization": "food-safety", "role": "clerk"}) in actions
+    assert (
+        "accounts.role_granted",
+        admin.pk,
+        {"organization": "food-safety", "role": "clerk"},
+    ) in actions
+    assert (
+        "accounts.role_revoked",
+        admin.pk,
+        {"organization": "food-safety", "role": "clerk"},
+    ) in actions
 
 
 def test_nobody_grants_roles_outside_their_subtree(org_tree):
     admin = MembershipFactory(organization=org_tree["health"], role=Role.DEPARTMENT_ADMIN).user
 
     with pytest.raises(PermissionDenied):
-        membership_grant(actor=admin, user=UserFactory(), organization=org_tree["certificates"], role=Role.CLERK)
+        membership_grant(
+            actor=admin, user=UserFactory(), organization=org_tree["certificates"], role=Role.CLERK
+        )
     with pytest.raises(PermissionDenied):
-        membership_grant(actor=admin, user=UserFactory(), organization=org_tree["food"], role=Role.SYSTEM_ADMIN)
+        membership_grant(
+            actor=admin, user=UserFactory(), organization=org_tree["food"], role=Role.SYSTEM_ADMIN
+        )

@@ -1,3 +1,4 @@
+import itertools
 import threading
 
 import pytest
@@ -23,7 +24,7 @@ def test_each_event_chains_to_the_one_before():
     events = list(AuditEvent.objects.order_by("sequence"))
     assert [event.sequence for event in events] == list(range(1, len(events) + 1))
     assert events[0].previous_hash == GENESIS_HASH
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after.previous_hash == before.hash
 
 
@@ -80,9 +81,12 @@ def test_audit_verify_detects_rows_removed_from_the_end():
 )
 def test_the_database_refuses_to_change_audit_rows(statement):
     _record_three()
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement)
     assert not AuditEvent.objects.filter(action="forged").exists()
 
 
@@ -126,7 +130,9 @@ def test_concurrent_writers_cannot_fork_the_chain():
         thread.join()
 
     assert errors == []
-    assert AuditEvent.objects.filter(action="test.concurrent").count() == threads_count * events_each
+    assert (
+        AuditEvent.objects.filter(action="test.concurrent").count() == threads_count * events_each
+    )
     result = audit_chain_verify()
     assert result.ok, result
     assert result.checked == AuditEvent.objects.count()
