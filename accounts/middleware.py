@@ -1,9 +1,9 @@
 from django.conf import settings
-from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.cache import patch_vary_headers
+from django.utils.http import urlencode
 
 from accounts.permissions import actor_is_staff
 
@@ -36,16 +36,23 @@ class LanguageMiddleware:
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
-        response.headers.setdefault("Vary", "Cookie, Accept-Language")
+        patch_vary_headers(response, ("Cookie", "Accept-Language"))
         return response
 
 
 class StaffTwoFactorMiddleware:
-    """Staff must pass their second factor before any page or session-authenticated
-    API call other than the few that let them do so. (Bearer tokens are checked by
-    the API permission: staff tokens are only issued with a valid code.)"""
+    """Staff must pass their second factor before any page other than the few that
+    let them do so. The API is guarded by its own permission class
+    (accounts.api.permissions), which also knows about bearer tokens."""
 
-    EXEMPT_PREFIXES = ("/static/", "/healthz", "/i18n/", "/accounts/2fa/", "/accounts/logout/")
+    EXEMPT_PREFIXES = (
+        "/static/",
+        "/healthz",
+        "/api/",
+        "/accounts/2fa/",
+        "/accounts/logout/",
+        "/accounts/language/",
+    )
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -55,19 +62,9 @@ class StaffTwoFactorMiddleware:
         if (
             user.is_authenticated
             and not request.path.startswith(self.EXEMPT_PREFIXES)
-            and not request.headers.get("Authorization")
             and actor_is_staff(user)
             and not user.is_verified()
         ):
-            if request.path.startswith("/api/"):
-                return JsonResponse(
-                    {
-                        "error": {
-                            "code": "otp_required",
-                            "message": _("Complete the second login step (one-time code) first."),
-                        }
-                    },
-                    status=403,
-                )
-            return redirect(f"{reverse('accounts:two_factor')}?next={request.get_full_path()}")
+            query = urlencode({"next": request.get_full_path()})
+            return redirect(f"{reverse('accounts:two_factor')}?{query}")
         return self.get_response(request)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
@@ -20,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
+from knox.settings import knox_settings
 
 from accounts.models import Language, Membership, Organization, OrganizationKind, Role, User
 from accounts.permissions import (
@@ -46,9 +49,11 @@ email_verification_tokens = EmailVerificationTokenGenerator()
 
 
 def _email_fingerprint(email: str) -> str:
-    """Failed logins name no address in the audit log, only a keyed-free digest
-    that lets an auditor group attempts against the same account."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+    """Failed logins name no address in the audit log, only a keyed digest that
+    lets an auditor group attempts against the same address (and cannot be
+    reversed by hashing guessed addresses without the secret key)."""
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()[:16]
 
 
 # --- Organizations and roles --------------------------------------------------------
@@ -87,31 +92,45 @@ def organization_create(
     return organization
 
 
+# Roles only a system administrator may grant.
+SYSTEM_APPOINTED_ROLES = frozenset({Role.AUDITOR, Role.SYSTEM_ADMIN})
+
+
+def membership_grant_check(*, actor: Any, organization: Organization, role: str) -> None:
+    """Raise unless `actor` may grant `role` in `organization`: they must manage
+    memberships there, and only system administrators appoint auditors (who must
+    be independent of the departments they audit) and other system administrators.
+    An actor of None is the platform itself (seeding, commands)."""
+    if role not in Role.values:
+        raise ValidationFailed(_("Unknown role."))
+    if actor is None:
+        return
+    if not actor_may(actor, Action.MANAGE_MEMBERSHIPS, organization):
+        raise PermissionDenied(_("You do not manage roles in this organization."))
+    if role in SYSTEM_APPOINTED_ROLES and Role.SYSTEM_ADMIN not in actor_roles(actor):
+        raise PermissionDenied(
+            _("Only a system administrator can appoint auditors and system administrators.")
+        )
+
+
 def membership_grant(
     *, actor: Any = None, user: User, organization: Organization, role: str
 ) -> Membership:
-    """Give `user` a role in `organization`. The actor must manage memberships
-    there (actor None means the platform itself, e.g. seeding or a command)."""
-    if role not in Role.values:
-        raise ValidationFailed(_("Unknown role."))
-    if actor is not None and not actor_may(actor, Action.MANAGE_MEMBERSHIPS, organization):
-        raise PermissionDenied()
-    if (
-        role == Role.SYSTEM_ADMIN
-        and actor is not None
-        and Role.SYSTEM_ADMIN not in actor_roles(actor)
-    ):
-        raise PermissionDenied(_("Only a system administrator can appoint another."))
+    """Give `user` a role in `organization` (see membership_grant_check)."""
+    membership_grant_check(actor=actor, organization=organization, role=role)
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(
             user=user, organization=organization, role=role
         )
         if created:
+            # Tokens issued before this role were issued without a second factor;
+            # they must not carry staff powers.
+            revoked, _rows = AuthToken.objects.filter(user=user).delete()
             audit_record(
                 actor=actor,
                 action="accounts.role_granted",
                 target=user,
-                data={"organization": organization.code, "role": role},
+                data={"organization": organization.code, "role": role, "tokens_revoked": revoked},
             )
     forget_memberships(user)
     return membership
@@ -274,7 +293,10 @@ class Credentials:
 def _authenticate(request: HttpRequest, credentials: Credentials) -> User:
     """Check the password through django-axes (which counts failures per e-mail and
     IP and refuses locked-out pairs) and audit the outcome."""
-    user = authenticate(request, email=credentials.email, password=credentials.password)
+    # Lower-cased before django-axes sees it, so that changing the letter case of
+    # the address does not start a fresh count of failures.
+    email = credentials.email.strip().lower()
+    user = authenticate(request, email=email, password=credentials.password)
     if getattr(request, "axes_locked_out", False):
         audit_record(
             action="accounts.lockout",
@@ -407,6 +429,13 @@ def api_token_issue(
         if not otp:
             raise SecondFactorRequired()
         _verify_confirmed_otp(user, otp)
+    limit = knox_settings.TOKEN_LIMIT_PER_USER
+    live = AuthToken.objects.filter(user=user, expiry__gt=timezone.now()).count()
+    if limit is not None and live >= limit:
+        raise Conflict(
+            _("You already have the maximum number of API tokens. Revoke one first."),
+            code="token_limit_reached",
+        )
     with transaction.atomic():
         instance, token = AuthToken.objects.create(user=user)
         audit_record(

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from knox.models import AuthToken
@@ -68,7 +68,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
         else:
             target = _safe_next(request, reverse(settings.LOGIN_REDIRECT_URL))
             if actor_is_staff(user):
-                return redirect(f"{reverse('accounts:two_factor')}?next={target}")
+                query = urlencode({"next": target})
+                return redirect(f"{reverse('accounts:two_factor')}?{query}")
             return HttpResponseRedirect(target)
     elif request.method == "POST":
         status = 400

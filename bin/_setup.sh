@@ -33,7 +33,7 @@ ensure_venv() {
         say "Installing $requirements"
         "$PY" -m pip install --quiet --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
         "$PY" -m pip install --quiet -r "$requirements" 2>&1 | grep -v '^WARNING: Location' || true
-        "$PY" -c 'import django, rest_framework, celery, weasyprint, psycopg' \
+        "$PY" -c 'import django, rest_framework, celery, psycopg' \
             || { echo "Installing $requirements failed." >&2; exit 1; }
         rm -f "$VENV"/.installed-*
         touch "$stamp"

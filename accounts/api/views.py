@@ -1,4 +1,3 @@
-from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
 from rest_framework import generics, status
@@ -27,7 +26,7 @@ class TokenObtainView(APIView):
     @extend_schema(
         request=TokenRequestSerializer,
         responses={201: TokenIssuedSerializer},
-        summary=str(_("Obtain an API token")),
+        summary="Obtain an API token",
     )
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
@@ -56,7 +55,7 @@ class TokenListView(generics.ListAPIView):
 
 
 class TokenRevokeView(APIView):
-    @extend_schema(responses={204: None}, summary=str(_("Revoke one of your API tokens")))
+    @extend_schema(responses={204: None}, summary="Revoke one of your API tokens")
     def delete(self, request, token_key: str):
         services.api_token_revoke(actor=request.user, token_key=token_key)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -102,6 +103,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Throttle counters and other short-lived shared state. Production uses Redis so
+# that all web processes share one count.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # --- Accounts and authentication -------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -198,7 +203,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {
     "audit-verify-chain-nightly": {
         "task": "audit.tasks.verify_audit_chain",
-        "schedule": timedelta(hours=24),
+        "schedule": crontab(hour=3, minute=15),
     },
 }
 
@@ -223,7 +228,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"token": "10/min"},
+    "DEFAULT_THROTTLE_RATES": {"token": "20/min"},
+    # Clients are identified by REMOTE_ADDR unless this many trusted proxies add
+    # X-Forwarded-For; a client cannot dodge the throttle by sending that header.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 REST_KNOX = {
@@ -299,5 +307,7 @@ LOGGING = {
 }
 
 # --- The platform's own settings -------------------------------------------------------
-# Demo data password (seed_demo); a printed default is used when unset.
+# Demo data (seed_demo, demo_totp): on for local use, refused in production.
+DEMO_ENABLED = env.bool("DEMO_ENABLED", default=True)
+# Demo data password; a printed default is used when unset.
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="")

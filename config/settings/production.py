@@ -28,6 +28,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Tasks must go through a real broker in production, never eagerly in the web process.
 CELERY_BROKER_URL = _required("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
+SITE_URL = _required("SITE_URL").rstrip("/")
+CACHES = {"default": env.cache_url("CACHE_URL", default=CELERY_BROKER_URL)}
+# seed_demo would create a superuser with a published password.
+DEMO_ENABLED = False
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # HTTPS everywhere; the proxy in front terminates TLS and says so in this header.

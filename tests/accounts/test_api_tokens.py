@@ -17,8 +17,9 @@ def api():
     return APIClient()
 
 
-def _obtain(api, email, password=PASSWORD, **extra):
-    return api.post(TOKEN_URL, {"email": email, "password": password, **extra}, format="json")
+def _obtain(api, email, password=PASSWORD, headers=None, **fields):
+    body = {"email": email, "password": password, **fields}
+    return api.post(TOKEN_URL, body, format="json", headers=headers)
 
 
 def test_a_resident_obtains_a_bearer_token_and_uses_it(api):
@@ -77,7 +78,7 @@ def test_nobody_revokes_another_users_token(api):
 
 def test_wrong_credentials_get_a_translated_json_error(api):
     UserFactory(email="a@example.jp")
-    english = _obtain(api, "a@example.jp", "nope", HTTP_ACCEPT_LANGUAGE="en")
+    english = _obtain(api, "a@example.jp", "nope", headers={"Accept-Language": "en"})
     assert english.status_code == 401
     assert english.json() == {
         "error": {
@@ -117,3 +118,34 @@ def test_api_lists_require_authentication(api):
     response = api.get("/api/v1/auth/tokens/", HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_becoming_staff_revokes_tokens_issued_without_a_second_factor(api, org_tree):
+    from accounts.services import membership_grant
+
+    user = UserFactory()
+    issued = _obtain(api, user.email).json()
+    membership_grant(user=user, organization=org_tree["food"], role=Role.CLERK)
+
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {issued['token']}")
+    assert api.get("/api/v1/auth/me/").status_code == 401
+
+
+def test_the_number_of_tokens_per_user_is_limited(api, settings):
+    settings.REST_KNOX = {**settings.REST_KNOX, "TOKEN_LIMIT_PER_USER": 2}
+    user = UserFactory()
+    assert _obtain(api, user.email).status_code == 201
+    assert _obtain(api, user.email).status_code == 201
+    refused = _obtain(api, user.email, headers={"Accept-Language": "en"})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "token_limit_reached"
+
+
+def test_a_staff_session_without_the_second_factor_is_refused_by_the_api(client, org_tree):
+    clerk = MembershipFactory(organization=org_tree["food"], role=Role.CLERK).user
+    confirmed_totp(clerk)
+    client.post("/accounts/login/", {"email": clerk.email, "password": PASSWORD})
+
+    response = client.get("/api/v1/auth/me/", HTTP_AUTHORIZATION="")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "otp_required"

@@ -81,9 +81,12 @@ def test_role_changes_are_audited_and_take_effect(org_tree):
     membership_revoke(actor=admin, membership=membership)
     assert not actor_may(user, Action.REVIEW_APPLICATIONS, org_tree["food"])
 
-    actions = list(
-        AuditEvent.objects.filter(target_id=str(user.pk)).values_list("action", "actor_id", "data")
-    )
+    actions = [
+        (action, actor_id, {key: data[key] for key in ("organization", "role")})
+        for action, actor_id, data in AuditEvent.objects.filter(
+            target_id=str(user.pk), action__startswith="accounts.role_"
+        ).values_list("action", "actor_id", "data")
+    ]
     assert (
         "accounts.role_granted",
         admin.pk,
@@ -107,3 +110,18 @@ def test_nobody_grants_roles_outside_their_subtree(org_tree):
         membership_grant(
             actor=admin, user=UserFactory(), organization=org_tree["food"], role=Role.SYSTEM_ADMIN
         )
+
+
+def test_only_a_system_admin_appoints_auditors(org_tree):
+    bureau_admin = MembershipFactory(
+        organization=org_tree["health"], role=Role.DEPARTMENT_ADMIN
+    ).user
+    system_admin = MembershipFactory(organization=org_tree["city"], role=Role.SYSTEM_ADMIN).user
+
+    with pytest.raises(PermissionDenied):
+        membership_grant(
+            actor=bureau_admin, user=UserFactory(), organization=org_tree["food"], role=Role.AUDITOR
+        )
+    membership_grant(
+        actor=system_admin, user=UserFactory(), organization=org_tree["city"], role=Role.AUDITOR
+    )

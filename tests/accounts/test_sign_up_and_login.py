@@ -37,7 +37,7 @@ def test_a_resident_signs_up_verifies_the_address_and_logs_in(
 
     refused = _log_in(client, "hanako@example.jp", "a-long-passphrase-9")
     assert refused.status_code == 400
-    assert "verify your e-mail address" in refused.content.decode()
+    assert "メールアドレスの確認を完了してください" in refused.content.decode()
 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["hanako@example.jp"]
@@ -190,3 +190,21 @@ def test_the_login_form_rejects_foreign_redirects(client):
         {"email": user.email, "password": PASSWORD},
     )
     assert response["Location"] == reverse("home")
+
+
+def test_an_authorization_header_does_not_skip_the_second_factor_on_pages(client, org_tree):
+    clerk = MembershipFactory(organization=org_tree["food"], role=Role.CLERK).user
+    confirmed_totp(clerk)
+    _log_in(client, clerk.email)
+
+    response = client.get(reverse("accounts:profile"), HTTP_AUTHORIZATION="Bearer junk")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:two_factor"))
+
+
+def test_changing_the_letter_case_of_the_address_does_not_reset_the_lockout(client):
+    UserFactory(email="case@example.jp")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _log_in(client, "case@example.jp", "wrong")
+
+    assert _log_in(client, "CASE@Example.JP").status_code == 429

@@ -59,9 +59,9 @@ def test_the_500_page_renders_in_both_languages(client):
 
     from core.views import server_error
 
+    request = client.get("/").wsgi_request
     for language, text in (("ja", "問題が発生しました"), ("en", "Something went wrong")):
         with translation.override(language):
-            request = client.get("/").wsgi_request
             response = server_error(request)
         assert response.status_code == 500
         assert text in response.content.decode()

@@ -14,6 +14,7 @@ GOOD = {
     "ALLOWED_HOSTS": "procedures.city.example.jp",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/cityproc_check",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "SITE_URL": "https://procedures.city.example.jp",
 }
 
 
@@ -36,7 +37,7 @@ def test_check_deploy_is_clean_with_production_settings():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"]
+    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "SITE_URL"]
 )
 def test_production_refuses_to_start_without(missing):
     env = {key: value for key, value in GOOD.items() if key != missing}
@@ -49,3 +50,9 @@ def test_production_refuses_sqlite():
     result = _manage("check", env={**GOOD, "DATABASE_URL": "sqlite:///tmp/x.sqlite3"})
     assert result.returncode != 0
     assert "PostgreSQL" in result.stderr
+
+
+def test_demo_data_cannot_be_seeded_in_production():
+    result = _manage("seed_demo", env=GOOD)
+    assert result.returncode != 0
+    assert "Demo data is disabled" in result.stderr

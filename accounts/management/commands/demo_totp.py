@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -10,6 +11,8 @@ class Command(BaseCommand):
         parser.add_argument("email")
 
     def handle(self, *args, email, **options):
+        if not settings.DEMO_ENABLED:
+            raise CommandError("Demo commands are disabled in these settings (DEMO_ENABLED).")
         device = TOTPDevice.objects.filter(user__email__iexact=email, confirmed=True).first()
         if device is None:
             raise CommandError(f"No confirmed TOTP device for {email}.")

@@ -1,0 +1,140 @@
+"""The Django admin for system administrators. Changes to organizations and roles
+go through the same services as everywhere else, so they are checked and audited."""
+
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Membership, Organization, OrganizationKind, User
+from accounts.services import (
+    membership_grant,
+    membership_grant_check,
+    membership_revoke,
+    organization_create,
+)
+from core.errors import DomainError
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "user"
+    extra = 0
+    fields = ["organization", "role", "created_at"]
+    readonly_fields = ["organization", "role", "created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # roles are granted on the Membership page, through the service
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    list_display = ["email", "display_name", "preferred_language", "email_verified_at", "is_active"]
+    list_filter = ["is_active", "preferred_language"]
+    search_fields = ["email", "display_name"]
+    fields = ["email", "display_name", "preferred_language", "email_verified_at", "is_active"]
+    readonly_fields = ["email", "email_verified_at"]
+    inlines = [MembershipInline]
+
+    def has_add_permission(self, request):
+        return False  # residents sign up themselves; staff accounts come from seeding/IdP
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivate instead: the audit log keeps referring to users
+
+
+class OrganizationForm(forms.ModelForm):
+    class Meta:
+        model = Organization
+        fields = ["code", "name_ja", "name_en", "kind", "parent"]
+
+    def clean(self):
+        data = super().clean()
+        needs_parent = data.get("kind") != OrganizationKind.GOVERNMENT
+        if not self.instance.pk and needs_parent and not data.get("parent"):
+            self.add_error("parent", _("Only the government itself has no parent organization."))
+        return data
+
+
+class MembershipForm(forms.ModelForm):
+    """Refuses, as a form error, a grant the service would refuse."""
+
+    class Meta:
+        model = Membership
+        fields = ["user", "organization", "role"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("organization") and data.get("role"):
+            try:
+                membership_grant_check(
+                    actor=self.actor, organization=data["organization"], role=data["role"]
+                )
+            except DomainError as refusal:
+                raise forms.ValidationError(refusal.message) from refusal
+        return data
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    form = OrganizationForm
+    list_display = ["code", "name_ja", "name_en", "kind", "parent"]
+    list_filter = ["kind"]
+    search_fields = ["code", "name_ja", "name_en"]
+    ordering = ["path"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Moving a node would silently change who may do what below it.
+        return ["code", "kind", "parent"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = organization_create(
+            actor=request.user,
+            code=obj.code,
+            name_ja=obj.name_ja,
+            name_en=obj.name_en,
+            kind=obj.kind,
+            parent=obj.parent,
+        )
+        obj.pk, obj.path, obj.depth = created.pk, created.path, created.depth
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "created_at"]
+    list_filter = ["role", "organization"]
+    search_fields = ["user__email", "user__display_name", "organization__code"]
+    autocomplete_fields = ["user", "organization"]
+    form = MembershipForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user", "organization", "role"] if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # nothing about a membership can change; revoke and grant instead
+        granted = membership_grant(
+            actor=request.user, user=obj.user, organization=obj.organization, role=obj.role
+        )
+        obj.pk = granted.pk
+
+    def delete_model(self, request, obj):
+        membership_revoke(actor=request.user, membership=obj)
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset:
+            membership_revoke(actor=request.user, membership=membership)
+
+
+admin.site.site_title = _("CityProc administration")

@@ -1,0 +1,54 @@
+import pytest
+
+from accounts.models import Membership, Role
+from audit.models import AuditEvent
+from tests.factories import PASSWORD, MembershipFactory, UserFactory, confirmed_totp, current_code
+
+pytestmark = pytest.mark.django_db
+
+
+def _verified_login(client, user):
+    device = confirmed_totp(user)
+    client.post("/accounts/login/", {"email": user.email, "password": PASSWORD})
+    assert client.post("/accounts/2fa/", {"token": current_code(device)}).status_code == 302
+
+
+def test_a_system_admin_grants_a_role_in_the_admin_and_it_is_audited(client, org_tree):
+    admin_user = MembershipFactory(organization=org_tree["city"], role=Role.SYSTEM_ADMIN).user
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    _verified_login(client, admin_user)
+    newcomer = UserFactory()
+
+    response = client.post(
+        "/admin/accounts/membership/add/",
+        {"user": newcomer.pk, "organization": org_tree["food"].pk, "role": Role.CLERK},
+    )
+    assert response.status_code == 302
+    assert Membership.objects.filter(user=newcomer, role=Role.CLERK).exists()
+    event = AuditEvent.objects.get(action="accounts.role_granted", target_id=str(newcomer.pk))
+    assert event.actor_id == admin_user.pk
+
+
+def test_the_admin_refuses_a_grant_the_service_would_refuse(client, org_tree):
+    bureau_admin = MembershipFactory(
+        organization=org_tree["health"], role=Role.DEPARTMENT_ADMIN
+    ).user
+    bureau_admin.is_staff = True
+    bureau_admin.is_superuser = True  # even with admin-site access
+    bureau_admin.save()
+    _verified_login(client, bureau_admin)
+
+    response = client.post(
+        "/admin/accounts/membership/add/",
+        {"user": UserFactory().pk, "organization": org_tree["food"].pk, "role": Role.AUDITOR},
+    )
+    assert response.status_code == 200
+    assert "監査担当とシステム管理者を任命できるのは" in response.content.decode()
+    assert not Membership.objects.filter(role=Role.AUDITOR).exists()
+
+
+def test_staff_without_admin_site_access_cannot_open_the_admin(client, org_tree):
+    clerk = MembershipFactory(organization=org_tree["food"], role=Role.CLERK).user
+    _verified_login(client, clerk)
+    assert client.get("/admin/").status_code == 302
