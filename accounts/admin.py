@@ -4,6 +4,8 @@ go through the same services as everywhere else, so they are checked and audited
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from knox.models import AuthToken
 
 from accounts.models import Membership, Organization, OrganizationKind, User
 from accounts.services import (
@@ -11,6 +13,7 @@ from accounts.services import (
     membership_grant_check,
     membership_revoke,
     organization_create,
+    totp_reset,
 )
 from core.errors import DomainError
 
@@ -35,6 +38,13 @@ class UserAdmin(admin.ModelAdmin):
     fields = ["email", "display_name", "preferred_language", "email_verified_at", "is_active"]
     readonly_fields = ["email", "email_verified_at"]
     inlines = [MembershipInline]
+    actions = ["reset_second_factor"]
+
+    @admin.action(description=_("Reset two-step login (the user enrols a new authenticator)"))
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            totp_reset(actor=request.user, user=user)
+        self.message_user(request, _("Two-step login was reset."))
 
     def has_add_permission(self, request):
         return False  # residents sign up themselves; staff accounts come from seeding/IdP
@@ -136,5 +146,11 @@ class MembershipAdmin(admin.ModelAdmin):
         for membership in queryset:
             membership_revoke(actor=request.user, membership=membership)
 
+
+# Tokens and authenticators change only through the audited services above and on
+# the users' own pages, never by hand in the admin.
+for model in (AuthToken, TOTPDevice):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
 
 admin.site.site_title = _("CityProc administration")

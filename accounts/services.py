@@ -406,6 +406,21 @@ def totp_secret_base32(device: TOTPDevice) -> str:
     return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
 
 
+def totp_reset(*, actor: Any, user: User) -> int:
+    """Remove a staff member's authenticator (lost phone); they enrol a new one at
+    their next login. Their API tokens go too, as they were issued on its codes."""
+    with transaction.atomic():
+        removed, _rows = TOTPDevice.objects.filter(user=user).delete()
+        tokens, _rows = AuthToken.objects.filter(user=user).delete()
+        audit_record(
+            actor=actor,
+            action="accounts.otp_reset",
+            target=user,
+            data={"devices_removed": removed, "tokens_revoked": tokens},
+        )
+    return removed
+
+
 def user_has_confirmed_totp(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 

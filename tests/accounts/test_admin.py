@@ -52,3 +52,34 @@ def test_staff_without_admin_site_access_cannot_open_the_admin(client, org_tree)
     clerk = MembershipFactory(organization=org_tree["food"], role=Role.CLERK).user
     _verified_login(client, clerk)
     assert client.get("/admin/").status_code == 302
+
+
+def test_resetting_a_lost_authenticator_is_audited_and_forces_new_enrolment(client, org_tree):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    admin_user = MembershipFactory(organization=org_tree["city"], role=Role.SYSTEM_ADMIN).user
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    _verified_login(client, admin_user)
+    clerk = MembershipFactory(organization=org_tree["food"], role=Role.CLERK).user
+    confirmed_totp(clerk)
+
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "reset_second_factor", "_selected_action": [clerk.pk]},
+    )
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=clerk).exists()
+    assert AuditEvent.objects.filter(
+        action="accounts.otp_reset", target_id=str(clerk.pk), actor_id=admin_user.pk
+    ).exists()
+
+
+def test_tokens_and_authenticators_are_not_editable_in_the_admin(client, org_tree):
+    admin_user = MembershipFactory(organization=org_tree["city"], role=Role.SYSTEM_ADMIN).user
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    _verified_login(client, admin_user)
+
+    assert client.get("/admin/knox/authtoken/").status_code == 404
+    assert client.get("/admin/otp_totp/totpdevice/").status_code == 404

@@ -208,3 +208,30 @@ def test_changing_the_letter_case_of_the_address_does_not_reset_the_lockout(clie
         _log_in(client, "case@example.jp", "wrong")
 
     assert _log_in(client, "CASE@Example.JP").status_code == 429
+
+
+def test_a_forgotten_password_is_reset_through_the_mailed_link(client):
+    user = UserFactory(email="forgetful@example.jp")
+    response = client.post(reverse("accounts:password_reset"), {"email": "forgetful@example.jp"})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    link = re.search(r"https?://\S+/accounts/password-reset/\S+/", mail.outbox[0].body).group(0)
+
+    form_page = client.get(link.replace(settings.SITE_URL, ""), follow=True)
+    assert form_page.status_code == 200
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "a-brand-new-secret-7", "new_password2": "a-brand-new-secret-7"},
+    )
+    assert done.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("a-brand-new-secret-7")
+    assert AuditEvent.objects.filter(action="accounts.password_changed", actor_id=user.pk).exists()
+    assert _log_in(client, user.email, "a-brand-new-secret-7").status_code == 302
+
+
+def test_asking_for_a_reset_of_an_unknown_address_reveals_nothing(client):
+    response = client.post(reverse("accounts:password_reset"), {"email": "nobody@example.jp"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:password_reset_done")
+    assert mail.outbox == []
