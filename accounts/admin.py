@@ -13,6 +13,7 @@ from accounts.services import (
     membership_grant_check,
     membership_revoke,
     organization_create,
+    organization_update,
     totp_reset,
 )
 from core.errors import DomainError
@@ -99,7 +100,9 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            super().save_model(request, obj, form, change)
+            organization_update(
+                actor=request.user, organization=obj, name_ja=obj.name_ja, name_en=obj.name_en
+            )
             return
         created = organization_create(
             actor=request.user,

@@ -96,6 +96,26 @@ def organization_create(
 SYSTEM_APPOINTED_ROLES = frozenset({Role.AUDITOR, Role.SYSTEM_ADMIN})
 
 
+def organization_update(
+    *, actor: Any, organization: Organization, name_ja: str, name_en: str
+) -> Organization:
+    """Rename an organization (its place in the tree never changes)."""
+    if actor is not None and not actor_may(actor, Action.MANAGE_MEMBERSHIPS, organization):
+        raise PermissionDenied()
+    with transaction.atomic():
+        locked = Organization.objects.select_for_update().get(pk=organization.pk)
+        before = {"name_ja": locked.name_ja, "name_en": locked.name_en}
+        locked.name_ja, locked.name_en = name_ja, name_en
+        locked.save(update_fields=["name_ja", "name_en", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="accounts.organization_renamed",
+            target=locked,
+            data={"before": before, "after": {"name_ja": name_ja, "name_en": name_en}},
+        )
+    return locked
+
+
 def membership_grant_check(*, actor: Any, organization: Organization, role: str) -> None:
     """Raise unless `actor` may grant `role` in `organization`: they must manage
     memberships there, and only system administrators appoint auditors (who must

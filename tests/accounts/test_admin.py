@@ -83,3 +83,40 @@ def test_tokens_and_authenticators_are_not_editable_in_the_admin(client, org_tre
 
     assert client.get("/admin/knox/authtoken/").status_code == 404
     assert client.get("/admin/otp_totp/totpdevice/").status_code == 404
+
+
+def test_bootstrap_admin_creates_the_first_system_administrator(capsys):
+    from django.core.management import call_command
+
+    from accounts.models import User
+    from accounts.permissions import Action, actor_may
+
+    call_command(
+        "bootstrap_admin",
+        email="root@city.example.jp",
+        name="初代 管理者",
+        government_name_ja="市役所",
+    )
+    password = capsys.readouterr().out.split("change it after the first login): ")[1].strip()
+    user = User.objects.get(email="root@city.example.jp")
+    assert user.check_password(password)
+    assert user.is_superuser
+    assert actor_may(user, Action.MANAGE_MEMBERSHIPS)
+
+
+def test_renaming_an_organization_in_the_admin_is_audited(client, org_tree):
+    admin_user = MembershipFactory(organization=org_tree["city"], role=Role.SYSTEM_ADMIN).user
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    _verified_login(client, admin_user)
+    food = org_tree["food"]
+
+    response = client.post(
+        f"/admin/accounts/organization/{food.pk}/change/",
+        {"name_ja": "食品安全課", "name_en": "Food Safety Section"},
+    )
+    assert response.status_code == 302
+    food.refresh_from_db()
+    assert food.name_ja == "食品安全課"
+    event = AuditEvent.objects.get(action="accounts.organization_renamed")
+    assert event.data["after"]["name_ja"] == "食品安全課"
