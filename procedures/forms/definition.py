@@ -1,0 +1,200 @@
+"""Checking a procedure definition document: first against the published JSON
+Schema, then the rules a schema cannot express (unique keys, conditions that
+refer to earlier fields, fee fields that exist, sensible limits). Every problem
+is reported with its path, so an importer or the builder can point at it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.utils.translation import gettext as _
+from jsonschema import Draft202012Validator
+
+from procedures.forms.conditions import referenced_fields
+
+SCHEMA_PATH = (
+    Path(__file__).resolve().parent.parent / "schemas" / "procedure-definition.schema.json"
+)
+CHOICE_TYPES = ("choice", "multi_choice")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+@cache
+def definition_schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(definition_schema())
+
+
+def _path(parts) -> str:
+    return ".".join(str(part) for part in parts)
+
+
+def schema_problems(document: Any, *, root: str = "") -> list[Problem]:
+    problems = []
+    for error in sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path)):
+        path = _path([root, *error.absolute_path] if root else error.absolute_path)
+        problems.append(Problem(path, error.message))
+    return problems
+
+
+def _check_field(spec: dict, path: str, known: dict[str, dict], problems: list[Problem]) -> None:
+    kind = spec["type"]
+    for attribute in ("condition", "required_if"):
+        for key in referenced_fields(spec.get(attribute)):
+            if key not in known:
+                problems.append(
+                    Problem(
+                        f"{path}.{attribute}",
+                        _(
+                            "The condition refers to “%(key)s”, which is not a field before this one."
+                        )
+                        % {"key": key},
+                    )
+                )
+    if kind in CHOICE_TYPES:
+        values = [choice["value"] for choice in spec.get("choices", [])]
+        if not values:
+            problems.append(
+                Problem(f"{path}.choices", _("A choice field needs at least one option."))
+            )
+        elif len(set(values)) != len(values):
+            problems.append(Problem(f"{path}.choices", _("Option values must be unique.")))
+    if kind == "group":
+        if not spec.get("fields"):
+            problems.append(Problem(f"{path}.fields", _("A repeating group needs fields.")))
+        item_known = dict(known)
+        seen: set[str] = set()
+        for index, sub in enumerate(spec.get("fields", [])):
+            sub_path = f"{path}.fields.{index}"
+            if sub["type"] == "group":
+                problems.append(Problem(f"{sub_path}.type", _("Groups cannot be nested.")))
+                continue
+            if sub["key"] in seen:
+                problems.append(Problem(f"{sub_path}.key", _("Keys must be unique.")))
+            seen.add(sub["key"])
+            _check_field(sub, sub_path, item_known, problems)
+            item_known[sub["key"]] = sub
+    elif spec.get("fields"):
+        problems.append(Problem(f"{path}.fields", _("Only repeating groups have fields.")))
+    for low, high in (
+        ("min_length", "max_length"),
+        ("min", "max"),
+        ("min_items", "max_items"),
+        ("min_choices", "max_choices"),
+    ):
+        if spec.get(low) is not None and spec.get(high) is not None and spec[low] > spec[high]:
+            problems.append(Problem(f"{path}.{low}", _("The minimum is greater than the maximum.")))
+    if spec.get("pattern"):
+        try:
+            re.compile(spec["pattern"])
+        except re.error:
+            problems.append(
+                Problem(f"{path}.pattern", _("This is not a valid regular expression."))
+            )
+    if spec.get("paper_original_required") and kind != "file":
+        problems.append(
+            Problem(f"{path}.paper_original_required", _("Only file fields have originals."))
+        )
+
+
+def form_problems(form: dict, *, root: str = "version.form") -> list[Problem]:
+    """Rules beyond the schema, for a form that already passed the schema."""
+    problems: list[Problem] = []
+    known: dict[str, dict] = {}
+    step_keys: set[str] = set()
+    for step_index, step in enumerate(form.get("steps", [])):
+        step_path = f"{root}.steps.{step_index}"
+        if step["key"] in step_keys:
+            problems.append(Problem(f"{step_path}.key", _("Step keys must be unique.")))
+        step_keys.add(step["key"])
+        for key in referenced_fields(step.get("condition")):
+            if key not in known:
+                problems.append(
+                    Problem(
+                        f"{step_path}.condition",
+                        _(
+                            "The condition refers to “%(key)s”, which is not a field of an earlier step."
+                        )
+                        % {"key": key},
+                    )
+                )
+        for field_index, spec in enumerate(step.get("fields", [])):
+            path = f"{step_path}.fields.{field_index}"
+            if spec["key"] in known:
+                problems.append(
+                    Problem(f"{path}.key", _("Field keys must be unique in the whole form."))
+                )
+            _check_field(spec, path, known, problems)
+            known[spec["key"]] = spec
+    return problems
+
+
+def _fields_by_key(form: dict) -> dict[str, dict]:
+    return {spec["key"]: spec for step in form.get("steps", []) for spec in step.get("fields", [])}
+
+
+def fee_problems(fee: dict, form: dict, *, root: str = "version.fee") -> list[Problem]:
+    problems: list[Problem] = []
+    fields = _fields_by_key(form)
+    kind = fee["kind"]
+    if kind == "fixed" and not fee.get("amount"):
+        problems.append(Problem(f"{root}.amount", _("A fixed fee needs an amount.")))
+    if kind == "per_item":
+        item = fields.get(fee.get("item_field", ""))
+        if item is None or item["type"] != "integer":
+            problems.append(
+                Problem(f"{root}.item_field", _("Name the integer field that counts the items."))
+            )
+        if not fee.get("unit_amount"):
+            problems.append(
+                Problem(f"{root}.unit_amount", _("A per-item fee needs an amount per item."))
+            )
+    if kind == "computed" and not fee.get("rules") and not fee.get("amount"):
+        problems.append(Problem(f"{root}.rules", _("A computed fee needs a base amount or rules.")))
+    if kind != "none" and not fee.get("methods"):
+        problems.append(Problem(f"{root}.methods", _("Choose at least one payment method.")))
+    conditions = [rule["condition"] for rule in fee.get("rules", [])] + [
+        waiver["condition"] for waiver in fee.get("waivers", [])
+    ]
+    for condition in conditions:
+        for key in referenced_fields(condition):
+            if key not in fields:
+                problems.append(
+                    Problem(
+                        root, _("The fee refers to “%(key)s”, which is not a field.") % {"key": key}
+                    )
+                )
+    return problems
+
+
+def version_problems(version: dict, *, root: str = "version") -> list[Problem]:
+    """Every problem of a version's definition (form, fee, workflow, delivery)."""
+    form = version.get("form", {})
+    return form_problems(form, root=f"{root}.form") + fee_problems(
+        version.get("fee", {"kind": "none"}), form, root=f"{root}.fee"
+    )
+
+
+def document_problems(document: Any) -> list[Problem]:
+    """Every problem of a whole exchange document, schema first."""
+    problems = schema_problems(document)
+    if problems:
+        return problems
+    return version_problems(document["version"])

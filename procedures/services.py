@@ -1,0 +1,526 @@
+"""Creating, editing, checking, publishing, exporting and importing procedures.
+
+Rules enforced here, for the builder pages, the API and code alike:
+- only a department admin (or system admin) of the owning organization or an
+  ancestor manages a procedure;
+- a published version never changes; editing happens in the single draft;
+- a draft must always be valid against the JSON Schema of the format; the finer
+  rules (see procedures.forms.definition) and the five-less policy check must
+  pass before it is published;
+- at most one version is published at a time; publishing retires the previous one.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Organization
+from accounts.permissions import Action, actor_may
+from audit.services import audit_record
+from core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from procedures.forms.definition import (
+    Problem,
+    document_problems,
+    schema_problems,
+    version_problems,
+)
+from procedures.models import (
+    Exemption,
+    ExemptionStatus,
+    Principle,
+    Procedure,
+    ProcedureStatus,
+    ProcedureVersion,
+    VersionState,
+)
+from procedures.policy import policy_report
+
+FORMAT = "cityproc.procedure-definition"
+FORMAT_VERSION = 1
+PROCEDURE_FIELDS = (
+    "title_ja",
+    "title_en",
+    "description_ja",
+    "description_en",
+    "legal_basis_ja",
+    "legal_basis_en",
+    "category",
+    "life_events",
+    "filer",
+    "identity_level",
+    "processing_days",
+    "annual_volume",
+)
+
+
+class DefinitionInvalid(ValidationFailed):
+    code = "definition_invalid"
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(
+            _("The procedure definition has %(count)d problem(s).") % {"count": len(problems)},
+            details=[problem.as_dict() for problem in problems],
+        )
+
+
+class PolicyViolation(DomainError):
+    code = "policy_failed"
+    http_status = 409
+
+
+def starter_definition() -> dict[str, Any]:
+    """What a new procedure's first draft holds: one empty step and the defaults
+    that already comply with all five principles."""
+    return {
+        "form": {
+            "steps": [
+                {
+                    "key": "application",
+                    "title": {"ja": "申請内容", "en": "Application"},
+                    "fields": [],
+                }
+            ]
+        },
+        "fee": {"kind": "none"},
+        "workflow": {"approval": "four_eyes", "identity_check": "online"},
+        "delivery": {"methods": ["electronic"]},
+        "contact": {"channels": ["email", "web_form"]},
+        "result_document": {"kind": "notice"},
+    }
+
+
+def _require_manager(actor: Any, target: Any) -> None:
+    if not actor_may(actor, Action.MANAGE_PROCEDURES, target):
+        raise PermissionDenied(_("You do not manage procedures of this organization."))
+
+
+def _check_version_schema(definition: Any) -> None:
+    """A version's definition must always be valid against the format's schema."""
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "procedure": _placeholder_procedure(),
+        "version": definition,
+    }
+    problems = [
+        problem for problem in schema_problems(document) if problem.path.startswith("version")
+    ]
+    if problems:
+        raise DefinitionInvalid(problems)
+
+
+def _placeholder_procedure() -> dict[str, Any]:
+    return {
+        "code": "placeholder",
+        "title": {"ja": "-"},
+        "organization": "-",
+        "category": "other",
+        "filer": "individual",
+        "identity_level": "email_verified",
+        "processing_days": 1,
+    }
+
+
+def _locked_procedure(procedure: Procedure) -> Procedure:
+    return (
+        Procedure.objects.select_for_update()
+        .select_related("owning_organization")
+        .get(pk=procedure.pk)
+    )
+
+
+# --- Procedures --------------------------------------------------------------------------
+
+
+def procedure_create(
+    *,
+    actor: Any,
+    organization: Organization,
+    code: str,
+    definition: dict | None = None,
+    **fields: Any,
+) -> Procedure:
+    """Create a procedure with its first draft version."""
+    _require_manager(actor, organization)
+    unknown = set(fields) - set(PROCEDURE_FIELDS)
+    if unknown:
+        raise ValidationFailed(details={name: [_("Unknown field.")] for name in unknown})
+    definition = definition if definition is not None else starter_definition()
+    _check_version_schema(definition)
+    try:
+        with transaction.atomic():
+            procedure = Procedure.objects.create(
+                code=code, owning_organization=organization, **fields
+            )
+            ProcedureVersion.objects.create(
+                procedure=procedure, number=1, definition=definition, created_by=_user(actor)
+            )
+            audit_record(
+                actor=actor,
+                action="procedures.created",
+                target=procedure,
+                data={"code": code, "organization": organization.code},
+            )
+    except IntegrityError as error:
+        raise Conflict(
+            _("A procedure with the code “%(code)s” already exists.") % {"code": code},
+            code="code_taken",
+        ) from error
+    return procedure
+
+
+def _user(actor: Any):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def procedure_update(*, actor: Any, procedure: Procedure, **fields: Any) -> Procedure:
+    """Change the catalogue entry (titles, category, processing period, ...)."""
+    _require_manager(actor, procedure)
+    unknown = set(fields) - set(PROCEDURE_FIELDS)
+    if unknown:
+        raise ValidationFailed(details={name: [_("Unknown field.")] for name in unknown})
+    with transaction.atomic():
+        locked = _locked_procedure(procedure)
+        changed = {name: value for name, value in fields.items() if getattr(locked, name) != value}
+        for name, value in changed.items():
+            setattr(locked, name, value)
+        if changed:
+            locked.save(update_fields=[*changed, "updated_at"])
+            audit_record(
+                actor=actor,
+                action="procedures.updated",
+                target=locked,
+                data={"fields": sorted(changed)},
+            )
+    return locked
+
+
+def procedure_retire(*, actor: Any, procedure: Procedure) -> Procedure:
+    """Take a procedure out of the catalogue; its published version is retired."""
+    _require_manager(actor, procedure)
+    with transaction.atomic():
+        locked = _locked_procedure(procedure)
+        if locked.status == ProcedureStatus.RETIRED:
+            return locked
+        now = timezone.now()
+        locked.versions.filter(state=VersionState.PUBLISHED).update(
+            state=VersionState.RETIRED, retired_at=now
+        )
+        locked.status = ProcedureStatus.RETIRED
+        locked.save(update_fields=["status", "updated_at"])
+        audit_record(actor=actor, action="procedures.retired", target=locked)
+    return locked
+
+
+# --- Versions -----------------------------------------------------------------------------
+
+
+def procedure_draft(*, actor: Any, procedure: Procedure) -> ProcedureVersion:
+    """The procedure's draft, started from the published version if there is none."""
+    _require_manager(actor, procedure)
+    with transaction.atomic():
+        locked = _locked_procedure(procedure)
+        draft = locked.versions.filter(state=VersionState.DRAFT).first()
+        if draft is not None:
+            return draft
+        base = (
+            locked.versions.filter(state=VersionState.PUBLISHED).first()
+            or locked.versions.order_by("-number").first()
+        )
+        number = (locked.versions.aggregate(Max("number"))["number__max"] or 0) + 1
+        draft = ProcedureVersion.objects.create(
+            procedure=locked,
+            number=number,
+            definition=copy.deepcopy(base.definition) if base else starter_definition(),
+            created_by=_user(actor),
+        )
+        audit_record(
+            actor=actor,
+            action="procedures.draft_started",
+            target=locked,
+            data={"version": number, "from_version": base.number if base else None},
+        )
+    return draft
+
+
+def _locked_draft(version: ProcedureVersion) -> ProcedureVersion:
+    locked = (
+        ProcedureVersion.objects.select_for_update()
+        .select_related("procedure__owning_organization")
+        .get(pk=version.pk)
+    )
+    if locked.state != VersionState.DRAFT:
+        raise Conflict(
+            _("Version %(number)d is %(state)s and can no longer change; edit the draft instead.")
+            % {"number": locked.number, "state": locked.get_state_display()},
+            code="version_not_draft",
+        )
+    return locked
+
+
+def version_update(*, actor: Any, version: ProcedureVersion, definition: dict) -> ProcedureVersion:
+    """Replace a draft's definition (the builder's every edit comes here)."""
+    _require_manager(actor, version.procedure)
+    _check_version_schema(definition)
+    with transaction.atomic():
+        locked = _locked_draft(version)
+        if locked.definition == definition:
+            return locked
+        locked.definition = definition
+        locked.save(update_fields=["definition", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="procedures.draft_edited",
+            target=locked.procedure,
+            data={"version": locked.number},
+        )
+    return locked
+
+
+def version_problems_of(version: ProcedureVersion) -> list[Problem]:
+    return version_problems(version.definition)
+
+
+def version_policy(version: ProcedureVersion, *, today: date | None = None):
+    return policy_report(version.definition, version.procedure.exemptions.all(), today=today)
+
+
+def version_publish(*, actor: Any, version: ProcedureVersion) -> ProcedureVersion:
+    """Publish a draft: it must have no definition problems and pass (or be
+    exempt from) every five-less principle. The previously published version is
+    retired in the same transaction; applications keep the version they pinned."""
+    _require_manager(actor, version.procedure)
+    with transaction.atomic():
+        _locked_procedure(version.procedure)
+        locked = _locked_draft(version)
+        problems = version_problems(locked.definition)
+        if problems:
+            raise DefinitionInvalid(problems)
+        report = version_policy(locked)
+        if not report.publishable:
+            names = ", ".join(result.label for result in report.failing)
+            raise PolicyViolation(
+                _("Publishing is refused: the procedure breaks these principles: %(names)s.")
+                % {"names": names},
+                details=[result.as_dict() for result in report.failing],
+            )
+        now = timezone.now()
+        ProcedureVersion.objects.filter(
+            procedure=locked.procedure, state=VersionState.PUBLISHED
+        ).update(state=VersionState.RETIRED, retired_at=now)
+        locked.state = VersionState.PUBLISHED
+        locked.published_at = now
+        locked.published_by = _user(actor)
+        locked.save(update_fields=["state", "published_at", "published_by", "updated_at"])
+        if locked.procedure.status != ProcedureStatus.ACTIVE:
+            Procedure.objects.filter(pk=locked.procedure_id).update(status=ProcedureStatus.ACTIVE)
+        audit_record(
+            actor=actor,
+            action="procedures.published",
+            target=locked.procedure,
+            data={
+                "version": locked.number,
+                "exempt": [p for p, r in report.results.items() if r.status == "exempt"],
+            },
+        )
+    return locked
+
+
+# --- Exemptions -------------------------------------------------------------------------
+
+
+def exemption_request(
+    *,
+    actor: Any,
+    procedure: Procedure,
+    principle: str,
+    reason: str,
+    legal_basis: str = "",
+    within_city_discretion: bool,
+) -> Exemption:
+    """A department asks to be exempted from one principle, with its reason."""
+    _require_manager(actor, procedure)
+    if principle not in Principle.values:
+        raise ValidationFailed(details={"principle": [_("Unknown principle.")]})
+    if not reason.strip():
+        raise ValidationFailed(details={"reason": [_("Give the reason.")]})
+    try:
+        with transaction.atomic():
+            exemption = Exemption.objects.create(
+                procedure=procedure,
+                principle=principle,
+                reason=reason.strip(),
+                legal_basis=legal_basis.strip(),
+                within_city_discretion=within_city_discretion,
+                requested_by=_user(actor),
+            )
+            audit_record(
+                actor=actor,
+                action="procedures.exemption_requested",
+                target=exemption,
+                data={"procedure": procedure.code, "principle": principle},
+            )
+    except IntegrityError as error:
+        raise Conflict(
+            _("An exemption from this principle is already requested or approved."),
+            code="exemption_exists",
+        ) from error
+    return exemption
+
+
+def exemption_decide(
+    *,
+    actor: Any,
+    exemption: Exemption,
+    approve: bool,
+    review_date: date | None = None,
+    note: str = "",
+) -> Exemption:
+    """An auditor approves (with a review date) or refuses a requested exemption."""
+    if not actor_may(actor, Action.DECIDE_EXEMPTIONS, exemption.procedure):
+        raise NotFound()
+    if approve and (review_date is None or review_date <= timezone.localdate()):
+        raise ValidationFailed(details={"review_date": [_("Give a review date in the future.")]})
+    with transaction.atomic():
+        locked = Exemption.objects.select_for_update().get(pk=exemption.pk)
+        if locked.status != ExemptionStatus.REQUESTED:
+            raise Conflict(_("This exemption was already decided."), code="already_decided")
+        locked.status = ExemptionStatus.APPROVED if approve else ExemptionStatus.REFUSED
+        locked.review_date = review_date if approve else None
+        locked.decided_by = _user(actor)
+        locked.decided_at = timezone.now()
+        locked.decision_note = note.strip()
+        locked.save()
+        audit_record(
+            actor=actor,
+            action="procedures.exemption_approved" if approve else "procedures.exemption_refused",
+            target=locked,
+            data={
+                "procedure": locked.procedure.code,
+                "principle": locked.principle,
+                "review_date": review_date,
+            },
+        )
+    return locked
+
+
+# --- The exchange format ---------------------------------------------------------------
+
+
+def _text(obj: Any, field: str) -> dict[str, str] | None:
+    ja, en = getattr(obj, f"{field}_ja"), getattr(obj, f"{field}_en")
+    if not ja:
+        return None
+    return {"ja": ja, "en": en} if en else {"ja": ja}
+
+
+def procedure_export(*, procedure: Procedure, version: ProcedureVersion) -> dict[str, Any]:
+    """One JSON document holding the procedure and one of its versions."""
+    entry: dict[str, Any] = {
+        "code": procedure.code,
+        "title": _text(procedure, "title"),
+        "organization": procedure.owning_organization.code,
+        "category": procedure.category,
+        "life_events": list(procedure.life_events),
+        "filer": procedure.filer,
+        "identity_level": procedure.identity_level,
+        "processing_days": procedure.processing_days,
+        "annual_volume": procedure.annual_volume,
+    }
+    for field in ("description", "legal_basis"):
+        if text := _text(procedure, field):
+            entry[field] = text
+    exemptions = []
+    for exemption in procedure.exemptions.exclude(status=ExemptionStatus.REFUSED):
+        record: dict[str, Any] = {
+            "principle": exemption.principle,
+            "reason": {"ja": exemption.reason},
+            "within_city_discretion": exemption.within_city_discretion,
+            "status": exemption.status,
+        }
+        if exemption.legal_basis:
+            record["legal_basis"] = {"ja": exemption.legal_basis}
+        if exemption.review_date:
+            record["review_date"] = exemption.review_date.isoformat()
+        exemptions.append(record)
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "exported_at": timezone.now().isoformat(),
+        "procedure": entry,
+        "version": copy.deepcopy(version.definition),
+    }
+    if exemptions:
+        document["exemptions"] = exemptions
+    return document
+
+
+def procedure_import(
+    *, actor: Any, document: Any, organization: Organization | None = None
+) -> ProcedureVersion:
+    """Import an exchange document as a draft: a new procedure, or a new draft of
+    the procedure with that code. Every problem is reported with its path, and
+    nothing is written unless the whole document is valid.
+
+    The owning organization is `organization` when given, else the one named in
+    the document. Exemptions in the document are not carried over: each city's
+    auditors decide their own."""
+    problems = document_problems(document)
+    if problems:
+        raise DefinitionInvalid(problems)
+    entry = document["procedure"]
+    if organization is None:
+        organization = Organization.objects.filter(code=entry["organization"]).first()
+        if organization is None:
+            raise DefinitionInvalid(
+                [
+                    Problem(
+                        "procedure.organization",
+                        _("No organization has the code “%(code)s”; choose the owner on import.")
+                        % {"code": entry["organization"]},
+                    )
+                ]
+            )
+    fields = {
+        "title_ja": entry["title"]["ja"],
+        "title_en": entry["title"].get("en", ""),
+        "description_ja": entry.get("description", {}).get("ja", ""),
+        "description_en": entry.get("description", {}).get("en", ""),
+        "legal_basis_ja": entry.get("legal_basis", {}).get("ja", ""),
+        "legal_basis_en": entry.get("legal_basis", {}).get("en", ""),
+        "category": entry["category"],
+        "life_events": entry.get("life_events", []),
+        "filer": entry["filer"],
+        "identity_level": entry["identity_level"],
+        "processing_days": entry["processing_days"],
+        "annual_volume": entry.get("annual_volume", 0),
+    }
+    with transaction.atomic():
+        existing = Procedure.objects.filter(code=entry["code"]).first()
+        if existing is None:
+            procedure = procedure_create(
+                actor=actor,
+                organization=organization,
+                code=entry["code"],
+                definition=document["version"],
+                **fields,
+            )
+            version = procedure.versions.get()
+        else:
+            procedure = procedure_update(actor=actor, procedure=existing, **fields)
+            draft = procedure_draft(actor=actor, procedure=procedure)
+            version = version_update(actor=actor, version=draft, definition=document["version"])
+        audit_record(
+            actor=actor,
+            action="procedures.imported",
+            target=procedure,
+            data={"version": version.number},
+        )
+    return version
