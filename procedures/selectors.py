@@ -75,3 +75,33 @@ def current_versions(
         else:
             published = version
     return draft, published
+
+
+def published_policy(procedure: Procedure, version: ProcedureVersion):
+    """The five-less report of a published version, with the procedure's exemptions."""
+    from procedures.policy import policy_report
+
+    return policy_report(version.definition, procedure.exemptions.all())
+
+
+def fee_summary(fee: dict) -> dict:
+    """What the catalogue says about the fee, in yen."""
+    kind = fee.get("kind", "none")
+    return {
+        "kind": kind,
+        "amount": fee.get("amount") if kind in ("fixed", "computed") else None,
+        "unit_amount": fee.get("unit_amount") if kind == "per_item" else None,
+        "due": fee.get("due", "before_review"),
+        "methods": fee.get("methods", []),
+        "waivers": fee.get("waivers", []),
+    }
+
+
+def attachment_requirements(form: dict) -> list[dict]:
+    """The file fields of a form: what documents a resident should have ready."""
+    return [
+        spec
+        for step in form.get("steps", [])
+        for spec in step.get("fields", [])
+        if spec["type"] == "file"
+    ]

@@ -1,0 +1,95 @@
+"""The public catalogue pages: what procedures exist and what each one asks."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from core.errors import NotFound
+from procedures import selectors
+from procedures.forms.html import describe_condition
+from procedures.forms.text import localized_text
+from procedures.models import Category
+from procedures.policy import EXEMPT, PASS
+
+PAYMENT_METHODS = {
+    "card": _("Credit card"),
+    "qr_code": _("QR code payment"),
+    "bank_transfer": _("Bank transfer (Pay-easy)"),
+    "convenience_store": _("Convenience store"),
+    "cash": _("Cash"),
+    "revenue_stamp": _("Revenue stamps"),
+}
+
+
+def catalogue_view(request: HttpRequest) -> HttpResponse:
+    category = request.GET.get("category", "")
+    procedures = selectors.published_procedures().order_by("code")
+    if category in Category.values:
+        procedures = procedures.filter(category=category)
+    return render(
+        request,
+        "procedures/catalogue.html",
+        {"procedures": procedures, "categories": Category.choices, "category": category},
+    )
+
+
+def _questions(form: dict) -> list[dict]:
+    """Each step with its questions in words, conditions included."""
+    specs = {spec["key"]: spec for step in form.get("steps", []) for spec in step.get("fields", [])}
+    steps = []
+    for step in form.get("steps", []):
+        steps.append(
+            {
+                "title": localized_text(step.get("title")),
+                "description": localized_text(step.get("description")),
+                "condition": describe_condition(step.get("condition"), specs),
+                "fields": [
+                    {
+                        "label": localized_text(spec.get("label")),
+                        "required": spec.get("required", False),
+                        "type": spec["type"],
+                        "condition": describe_condition(spec.get("condition"), specs),
+                        "sub_fields": [
+                            localized_text(sub.get("label")) for sub in spec.get("fields", [])
+                        ],
+                    }
+                    for spec in step.get("fields", [])
+                ],
+            }
+        )
+    return steps
+
+
+def procedure_view(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        procedure, version = selectors.published_procedure(code)
+    except NotFound as error:
+        raise Http404 from error
+    report = selectors.published_policy(procedure, version)
+    return render(
+        request,
+        "procedures/procedure.html",
+        {
+            "procedure": procedure,
+            "version": version,
+            "steps": _questions(version.form),
+            "fee": selectors.fee_summary(version.fee),
+            "payment_methods": [
+                PAYMENT_METHODS.get(method, method) for method in version.fee.get("methods", [])
+            ],
+            "attachments": [
+                {"label": localized_text(spec.get("label")), "required": spec.get("required", False)}
+                for spec in selectors.attachment_requirements(version.form)
+            ],
+            "principles": [
+                {
+                    "label": result.label,
+                    "met": result.status == PASS,
+                    "exempt": result.status == EXEMPT,
+                }
+                for result in report.results.values()
+            ],
+        },
+    )
