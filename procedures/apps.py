@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class ProceduresConfig(AppConfig):
     name = "procedures"
     verbose_name = _("Procedures")
+
+    def ready(self) -> None:
+        from accounts.navigation import NavItem, register
+        from core import demo as core_demo
+        from procedures import demo
+
+        core_demo.register("procedures", demo.seed, order=20)
+        register(NavItem(_("Procedures"), "catalogue:list", order=10, anonymous=True))

@@ -35,9 +35,13 @@ def catalogue_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _field_specs(form: dict) -> dict[str, dict]:
+    return {spec["key"]: spec for step in form.get("steps", []) for spec in step.get("fields", [])}
+
+
 def _questions(form: dict) -> list[dict]:
     """Each step with its questions in words, conditions included."""
-    specs = {spec["key"]: spec for step in form.get("steps", []) for spec in step.get("fields", [])}
+    specs = _field_specs(form)
     steps = []
     for step in form.get("steps", []):
         steps.append(
@@ -80,7 +84,13 @@ def procedure_view(request: HttpRequest, code: str) -> HttpResponse:
                 PAYMENT_METHODS.get(method, method) for method in version.fee.get("methods", [])
             ],
             "attachments": [
-                {"label": localized_text(spec.get("label")), "required": spec.get("required", False)}
+                {
+                    "label": localized_text(spec.get("label")),
+                    "required": spec.get("required", False),
+                    "required_if": describe_condition(
+                        spec.get("required_if"), _field_specs(version.form)
+                    ),
+                }
                 for spec in selectors.attachment_requirements(version.form)
             ],
             "principles": [

@@ -1,0 +1,58 @@
+import pytest
+from django.core.management import call_command
+
+from procedures.models import Procedure
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo(capsys):
+    call_command("seed_demo")
+    capsys.readouterr()
+
+
+def test_the_catalogue_lists_every_published_demo_procedure(client, demo):
+    response = client.get("/procedures/")
+    assert response.status_code == 200
+    content = response.content.decode()
+    for procedure in Procedure.objects.all():
+        assert f'href="/procedures/{procedure.code}/"' in content
+    assert "飲食店営業許可申請" in content
+
+
+def test_the_catalogue_filters_by_category(client, demo):
+    content = client.get("/procedures/?category=tax").content.decode()
+    assert "tax-certificate-request" in content
+    assert "food-business-permit" not in content
+
+
+def test_a_procedure_page_says_what_is_needed_the_fee_and_the_principles(client, demo):
+    response = client.get("/procedures/food-business-permit/", HTTP_COOKIE="lang=en")
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Food Business Permit" in content
+    assert "18,300 yen" in content
+    assert "Paperless: met" in " ".join(content.split())
+    assert "Floor plan" in content or "floor plan" in content.lower()
+
+
+def test_the_exempt_procedure_shows_its_approved_exception(client, demo):
+    content = client.get(
+        "/procedures/hazardous-materials-license-rewrite/", HTTP_COOKIE="lang=en"
+    ).content.decode()
+    assert "Paperless: exempt (approved exception)" in " ".join(content.split())
+
+
+def test_an_unpublished_procedure_is_not_found(client, demo):
+    procedure = Procedure.objects.get(code="food-business-permit")
+    procedure.versions.update(state="retired")
+    assert client.get("/procedures/food-business-permit/").status_code == 404
+    assert client.get("/procedures/no-such-procedure/").status_code == 404
+
+
+def test_the_catalogue_page_query_count_does_not_grow_with_the_catalogue(
+    client, demo, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(8):
+        client.get("/procedures/")
