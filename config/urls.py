@@ -8,6 +8,7 @@ admin.site.site_header = "CityProc"
 
 api_v1 = [
     path("", include("accounts.api.urls")),
+    path("", include("procedures.api.urls")),
 ]
 
 urlpatterns = [
@@ -15,6 +16,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("procedures/", include("procedures.public_urls")),
+    path("manage/procedures/", include("procedures.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -8,8 +8,18 @@ class ProceduresConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.navigation import NavItem, register
+        from accounts.permissions import Action
         from core import demo as core_demo
         from procedures import demo
 
         core_demo.register("procedures", demo.seed, order=20)
         register(NavItem(_("Procedures"), "catalogue:list", order=10, anonymous=True))
+        # The builder; named apart from the public catalogue's "Procedures" entry.
+        register(
+            NavItem(
+                _("Manage procedures"),
+                "procedures:builder_list",
+                order=300,
+                requires=Action.MANAGE_PROCEDURES,
+            )
+        )

@@ -67,4 +67,6 @@ def seed(results: dict) -> None:
     created = [doc["procedure"]["code"] for doc in demo_documents() if seed_procedure(doc)]
     out = results["stdout"]
     total = Procedure.objects.count()
-    out.write(f"Procedures: {len(created)} demo procedure(s) published now, {total} in the catalogue.")
+    out.write(
+        f"Procedures: {len(created)} demo procedure(s) published now, {total} in the catalogue."
+    )

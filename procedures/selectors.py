@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from accounts.permissions import Action, organizations_where
 from core.errors import NotFound
-from procedures.models import Procedure, ProcedureStatus, ProcedureVersion, VersionState
+from procedures.models import (
+    Exemption,
+    Procedure,
+    ProcedureStatus,
+    ProcedureVersion,
+    VersionState,
+)
 
 
 def published_procedures() -> QuerySet[Procedure]:
@@ -51,6 +57,71 @@ def managed_procedure(actor: Any, code: str) -> Procedure:
     if procedure is None:
         raise NotFound()
     return procedure
+
+
+def _version_number(state: str) -> Subquery:
+    return Subquery(
+        ProcedureVersion.objects.filter(procedure=OuterRef("pk"), state=state).values("number")[:1]
+    )
+
+
+def managed_procedures_overview(actor: Any) -> QuerySet[Procedure]:
+    """managed_procedures, each annotated with `draft_number` and
+    `published_number` (None when there is none), for lists."""
+    return managed_procedures(actor).annotate(
+        draft_number=_version_number(VersionState.DRAFT),
+        published_number=_version_number(VersionState.PUBLISHED),
+    )
+
+
+def managed_versions(actor: Any, code: str) -> QuerySet[ProcedureVersion]:
+    """The versions of a procedure the actor manages, newest first, without their
+    definitions; anyone else gets "not found"."""
+    procedure = managed_procedure(actor, code)
+    return procedure.versions.order_by("-number").defer("definition")
+
+
+def managed_version(actor: Any, code: str, number: int) -> ProcedureVersion:
+    return procedure_version(managed_procedure(actor, code), number)
+
+
+def version_to_export(actor: Any, code: str, number: int | None = None) -> ProcedureVersion:
+    """Version `number` of a procedure the actor manages; without a number the
+    published version, else the draft, else the latest (a retired procedure)."""
+    procedure = managed_procedure(actor, code)
+    if number is not None:
+        return procedure_version(procedure, number)
+    draft, published = current_versions(procedure)
+    version = published or draft
+    if version is None:
+        version = procedure.versions.order_by("-number").first()
+        if version is None:
+            raise NotFound()
+        version.procedure = procedure
+    return version
+
+
+def managed_exemptions(actor: Any, code: str) -> QuerySet[Exemption]:
+    """Every exemption (refused ones too) of a procedure the actor manages."""
+    procedure = managed_procedure(actor, code)
+    return procedure.exemptions.select_related(
+        "procedure__owning_organization", "requested_by", "decided_by"
+    )
+
+
+def exemptions_for_auditor(actor: Any) -> QuerySet[Exemption]:
+    """Exemptions of procedures in the organizations where the actor decides
+    exemptions (their own and all below)."""
+    return Exemption.objects.filter(
+        procedure__owning_organization__in=organizations_where(actor, Action.DECIDE_EXEMPTIONS)
+    ).select_related("procedure__owning_organization", "requested_by", "decided_by")
+
+
+def exemption_for_auditor(actor: Any, exemption_id: int) -> Exemption:
+    exemption = exemptions_for_auditor(actor).filter(pk=exemption_id).first()
+    if exemption is None:
+        raise NotFound()
+    return exemption
 
 
 def procedure_version(procedure: Procedure, number: int) -> ProcedureVersion:

@@ -13,6 +13,7 @@ Rules enforced here, for the builder pages, the API and code alike:
 from __future__ import annotations
 
 import copy
+import re
 from datetime import date
 from typing import Any
 
@@ -44,6 +45,15 @@ from procedures.policy import policy_report
 
 FORMAT = "cityproc.procedure-definition"
 FORMAT_VERSION = 1
+# The exchange format's pattern for codes (see the JSON Schema), so that every
+# procedure can be exported; codes appear in URLs, so a few words are reserved
+# for the routes beside them (".../procedures/import/").
+CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+RESERVED_CODES = frozenset({"import", "export", "new"})
+# Deeper documents are refused before the JSON Schema check, whose validator
+# recurses once per level (conditions nest freely in the schema). Real
+# definitions stay far below this.
+MAX_NESTING = 64
 PROCEDURE_FIELDS = (
     "title_ja",
     "title_en",
@@ -105,8 +115,33 @@ def _require_manager(actor: Any, target: Any) -> None:
         raise PermissionDenied(_("You do not manage procedures of this organization."))
 
 
+def _too_deep(document: Any, limit: int = MAX_NESTING) -> bool:
+    stack = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _nesting_problem(path: str) -> Problem:
+    return Problem(
+        path,
+        _("The document is nested more than %(limit)d levels deep.") % {"limit": MAX_NESTING},
+    )
+
+
 def _check_version_schema(definition: Any) -> None:
     """A version's definition must always be valid against the format's schema."""
+    if _too_deep(definition):
+        raise DefinitionInvalid([_nesting_problem("version")])
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -118,6 +153,21 @@ def _check_version_schema(definition: Any) -> None:
     ]
     if problems:
         raise DefinitionInvalid(problems)
+
+
+def _check_code(code: str) -> None:
+    if not re.fullmatch(CODE_PATTERN, code or ""):
+        raise ValidationFailed(
+            details={
+                "code": [
+                    _(
+                        "Use 2 to 63 lower-case letters, digits and hyphens, starting with a letter or digit."
+                    )
+                ]
+            }
+        )
+    if code in RESERVED_CODES:
+        raise ValidationFailed(details={"code": [_("This code is reserved; choose another.")]})
 
 
 def _placeholder_procedure() -> dict[str, Any]:
@@ -151,8 +201,10 @@ def procedure_create(
     definition: dict | None = None,
     **fields: Any,
 ) -> Procedure:
-    """Create a procedure with its first draft version."""
+    """Create a procedure with its first draft version. The code must fit the
+    exchange format (so the procedure can always be exported) and be free."""
     _require_manager(actor, organization)
+    _check_code(code)
     unknown = set(fields) - set(PROCEDURE_FIELDS)
     if unknown:
         raise ValidationFailed(details={name: [_("Unknown field.")] for name in unknown})
@@ -228,12 +280,20 @@ def procedure_retire(*, actor: Any, procedure: Procedure) -> Procedure:
 
 def procedure_draft(*, actor: Any, procedure: Procedure) -> ProcedureVersion:
     """The procedure's draft, started from the published version if there is none."""
+    return procedure_draft_get_or_create(actor=actor, procedure=procedure)[0]
+
+
+def procedure_draft_get_or_create(
+    *, actor: Any, procedure: Procedure
+) -> tuple[ProcedureVersion, bool]:
+    """(draft, created): the procedure's single draft, started from the published
+    version (else the latest, else the starter) when there is none."""
     _require_manager(actor, procedure)
     with transaction.atomic():
         locked = _locked_procedure(procedure)
         draft = locked.versions.filter(state=VersionState.DRAFT).first()
         if draft is not None:
-            return draft
+            return draft, False
         base = (
             locked.versions.filter(state=VersionState.PUBLISHED).first()
             or locked.versions.order_by("-number").first()
@@ -251,7 +311,7 @@ def procedure_draft(*, actor: Any, procedure: Procedure) -> ProcedureVersion:
             target=locked,
             data={"version": number, "from_version": base.number if base else None},
         )
-    return draft
+    return draft, True
 
 
 def _locked_draft(version: ProcedureVersion) -> ProcedureVersion:
@@ -294,6 +354,19 @@ def version_problems_of(version: ProcedureVersion) -> list[Problem]:
 
 def version_policy(version: ProcedureVersion, *, today: date | None = None):
     return policy_report(version.definition, version.procedure.exemptions.all(), today=today)
+
+
+def version_report(version: ProcedureVersion, *, today: date | None = None) -> dict[str, Any]:
+    """What the builder and the API show before publishing: the five-less result
+    of every principle and the definition's problems. `publishable` is exactly
+    what version_publish will decide: no problems and no failing principle."""
+    report = version_policy(version, today=today)
+    problems = version_problems_of(version)
+    return {
+        **report.as_dict(),
+        "publishable": report.publishable and not problems,
+        "problems": [problem.as_dict() for problem in problems],
+    }
 
 
 def version_publish(*, actor: Any, version: ProcedureVersion) -> ProcedureVersion:
@@ -476,6 +549,8 @@ def procedure_import(
     The owning organization is `organization` when given, else the one named in
     the document. Exemptions in the document are not carried over: each city's
     auditors decide their own."""
+    if _too_deep(document):
+        raise DefinitionInvalid([_nesting_problem("")])
     problems = document_problems(document)
     if problems:
         raise DefinitionInvalid(problems)

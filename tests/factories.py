@@ -61,3 +61,61 @@ def current_code(device: TOTPDevice) -> str:
 
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{totp.token():0{device.digits}d}"
+
+
+def valid_definition() -> dict:
+    """A version definition that passes the schema, the rules and the policy."""
+    return {
+        "form": {
+            "steps": [
+                {
+                    "key": "applicant",
+                    "title": {"ja": "申請者", "en": "Applicant"},
+                    "fields": [
+                        {
+                            "key": "full_name",
+                            "type": "text",
+                            "label": {"ja": "氏名", "en": "Name"},
+                            "required": True,
+                        }
+                    ],
+                }
+            ]
+        },
+        "fee": {"kind": "fixed", "amount": 400, "methods": ["card", "bank_transfer"]},
+        "workflow": {"approval": "four_eyes"},
+        "delivery": {"methods": ["electronic"]},
+        "contact": {"channels": ["email", "web_form"]},
+    }
+
+
+class ProcedureFactory(factory.django.DjangoModelFactory):
+    """A catalogue entry without versions; see ProcedureVersionFactory."""
+
+    class Meta:
+        model = "procedures.Procedure"
+
+    code = factory.Sequence(lambda n: f"procedure-{n}")
+    title_ja = factory.Sequence(lambda n: f"手続{n}")
+    title_en = factory.Sequence(lambda n: f"Procedure {n}")
+    owning_organization = factory.SubFactory(OrganizationFactory)
+    category = "other"
+    filer = "individual"
+    processing_days = 10
+
+
+class ProcedureVersionFactory(factory.django.DjangoModelFactory):
+    """A draft by default; `published=True` for the catalogue."""
+
+    class Meta:
+        model = "procedures.ProcedureVersion"
+
+    class Params:
+        published = factory.Trait(
+            state="published", published_at=factory.LazyFunction(timezone.now)
+        )
+
+    procedure = factory.SubFactory(ProcedureFactory)
+    number = 1
+    state = "draft"
+    definition = factory.LazyFunction(valid_definition)

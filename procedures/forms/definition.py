@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator
 
 from procedures.forms.conditions import referenced_fields
+from procedures.forms.fields import DEFAULT_MAX_LENGTH
 
 SCHEMA_PATH = (
     Path(__file__).resolve().parent.parent / "schemas" / "procedure-definition.schema.json"
@@ -54,7 +55,16 @@ def schema_problems(document: Any, *, root: str = "") -> list[Problem]:
     return problems
 
 
-def _check_field(spec: dict, path: str, known: dict[str, dict], problems: list[Problem]) -> None:
+def _check_field(
+    spec: dict,
+    path: str,
+    known: dict[str, dict],
+    problems: list[Problem],
+    taken: set[str] | None = None,
+) -> None:
+    """`known`: the earlier fields a condition may read; `taken`: every key used so
+    far anywhere in the form, group items included (keys are unique form-wide)."""
+    taken = taken if taken is not None else set(known)
     kind = spec["type"]
     for attribute in ("condition", "required_if"):
         for key in referenced_fields(spec.get(attribute)):
@@ -86,11 +96,14 @@ def _check_field(spec: dict, path: str, known: dict[str, dict], problems: list[P
             if sub["type"] == "group":
                 problems.append(Problem(f"{sub_path}.type", _("Groups cannot be nested.")))
                 continue
-            if sub["key"] in seen:
-                problems.append(Problem(f"{sub_path}.key", _("Keys must be unique.")))
+            if sub["key"] in seen or sub["key"] in taken:
+                problems.append(
+                    Problem(f"{sub_path}.key", _("Field keys must be unique in the whole form."))
+                )
             seen.add(sub["key"])
-            _check_field(sub, sub_path, item_known, problems)
+            _check_field(sub, sub_path, item_known, problems, taken)
             item_known[sub["key"]] = sub
+        taken.update(seen)
     elif spec.get("fields"):
         problems.append(Problem(f"{path}.fields", _("Only repeating groups have fields.")))
     for low, high in (
@@ -101,6 +114,21 @@ def _check_field(spec: dict, path: str, known: dict[str, dict], problems: list[P
     ):
         if spec.get(low) is not None and spec.get(high) is not None and spec[low] > spec[high]:
             problems.append(Problem(f"{path}.{low}", _("The minimum is greater than the maximum.")))
+    default_max = DEFAULT_MAX_LENGTH.get(kind)
+    if (
+        default_max
+        and spec.get("max_length") is None
+        and (spec.get("min_length") or 0) > default_max
+    ):
+        problems.append(
+            Problem(
+                f"{path}.min_length",
+                _(
+                    "The minimum is greater than the default maximum of %(max)d characters; set max_length."
+                )
+                % {"max": default_max},
+            )
+        )
     if spec.get("pattern"):
         try:
             re.compile(spec["pattern"])
@@ -118,6 +146,7 @@ def form_problems(form: dict, *, root: str = "version.form") -> list[Problem]:
     """Rules beyond the schema, for a form that already passed the schema."""
     problems: list[Problem] = []
     known: dict[str, dict] = {}
+    taken: set[str] = set()
     step_keys: set[str] = set()
     for step_index, step in enumerate(form.get("steps", [])):
         step_path = f"{root}.steps.{step_index}"
@@ -137,11 +166,12 @@ def form_problems(form: dict, *, root: str = "version.form") -> list[Problem]:
                 )
         for field_index, spec in enumerate(step.get("fields", [])):
             path = f"{step_path}.fields.{field_index}"
-            if spec["key"] in known:
+            if spec["key"] in taken:
                 problems.append(
                     Problem(f"{path}.key", _("Field keys must be unique in the whole form."))
                 )
-            _check_field(spec, path, known, problems)
+            taken.add(spec["key"])
+            _check_field(spec, path, known, problems, taken)
             known[spec["key"]] = spec
     return problems
 

@@ -98,7 +98,7 @@ def _clean_group(
                 item[sub["key"]] = cleaned
         items.append(item)
     minimum = spec.get("min_items", 0)
-    if spec.get("required") and minimum == 0:
+    if minimum == 0 and _required(spec, answers, None):
         minimum = 1
     if len(items) < minimum:
         result.add(path, _("Enter at least %(count)d items.") % {"count": minimum})

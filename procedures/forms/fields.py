@@ -52,7 +52,11 @@ def is_empty(value: Any) -> bool:
     if isinstance(value, str):
         return not value.strip()
     if isinstance(value, dict):
-        return all(is_empty(part) for part in value.values())
+        # Composite answers (name, address) hold strings; anything nested deeper
+        # counts as an answer, which keeps this safe on arbitrarily deep input.
+        return all(
+            part is None or (isinstance(part, str) and not part.strip()) for part in value.values()
+        )
     if isinstance(value, list):
         return not value
     return False
@@ -125,7 +129,7 @@ def clean_decimal(field: dict, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise Invalid(_("Enter a number."))
     text = normalize_width(str(value)).strip().replace(",", "")
-    if not re.fullmatch(r"[+-]?\d{1,13}(\.\d{1,12})?", text):
+    if not re.fullmatch(r"[+-]?[0-9]{1,13}(\.[0-9]{1,12})?", text):
         raise Invalid(_("Enter a number."))
     try:
         number = Decimal(text)
@@ -294,9 +298,10 @@ def clean_file(field: dict, value: Any) -> list[str]:
         isinstance(item, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", item) for item in value
     ):
         raise Invalid(_("Upload the file again."))
-    if len(value) > field.get("max_files", 1):
+    references = list(dict.fromkeys(value))
+    if len(references) > field.get("max_files", 1):
         raise Invalid(_("Upload at most %(count)d files.") % {"count": field.get("max_files", 1)})
-    return list(dict.fromkeys(value))
+    return references
 
 
 def _digits(value: Any) -> str:
@@ -307,7 +312,7 @@ def _digits(value: Any) -> str:
 
 def clean_my_number(field: dict, value: Any) -> str:
     digits = _digits(value)
-    if not re.fullmatch(r"\d{12}", digits):
+    if not re.fullmatch(r"[0-9]{12}", digits):
         raise Invalid(_("Enter the 12-digit Individual Number (My Number)."))
     if not individual_number.is_valid(digits):
         raise Invalid(_("This Individual Number is not valid: check the digits."))
@@ -316,7 +321,7 @@ def clean_my_number(field: dict, value: Any) -> str:
 
 def clean_corporate_number(field: dict, value: Any) -> str:
     digits = _digits(value)
-    if not re.fullmatch(r"\d{13}", digits):
+    if not re.fullmatch(r"[0-9]{13}", digits):
         raise Invalid(_("Enter the 13-digit Corporate Number."))
     if not corporate_number.is_valid(digits):
         raise Invalid(_("This Corporate Number is not valid: check the digits."))

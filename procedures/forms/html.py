@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from procedures.forms.conditions import evaluate, referenced_fields
-from procedures.forms.fields import ADDRESS_PARTS, NAME_PARTS, mask
+from procedures.forms.fields import ADDRESS_PARTS, FILE_TYPES_DEFAULT, NAME_PARTS, mask
 from procedures.forms.japanese import format_japanese_date, format_phone
 from procedures.forms.text import localized_text
 
@@ -106,6 +106,10 @@ class FieldView:
     @property
     def key(self) -> str:
         return self.spec["key"]
+
+    @property
+    def accepted_types(self) -> list[str]:
+        return list(self.spec.get("accept") or FILE_TYPES_DEFAULT)
 
     @property
     def is_fieldset(self) -> bool:

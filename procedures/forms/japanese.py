@@ -86,28 +86,32 @@ def is_katakana(value: str) -> bool:
     )
 
 
+# Dashes a Japanese input method may produce instead of "-".
+_DASHES = re.compile("[\u2010-\u2015\u2212\u30fc\uff70\ufe63\uff0d]")
+
+
 def normalize_phone(value: str) -> str | None:
-    """Digits of a Japanese phone number (+81 becomes 0), or None if it is not one:
-    10 digits for landlines and 0120, 11 for mobiles (070/080/090), IP (050),
-    and 0800 free dial."""
-    text = normalize_width(value).strip()
-    if not re.fullmatch(r"[+\d\-() ]{6,20}", text):
+    """ASCII digits of a Japanese phone number (+81 becomes 0), or None if it is
+    not one: 11 digits for mobiles (070/080/090), IP phones (050) and 0800 free
+    dial; 10 digits for landlines and 0120."""
+    text = _DASHES.sub("-", normalize_width(value)).strip()
+    if not re.fullmatch(r"[+0-9\-() ]{6,20}", text):
         return None
-    digits = re.sub(r"\D", "", text)
+    digits = re.sub(r"[^0-9]", "", text)
     if text.startswith("+81"):
         digits = "0" + digits[2:]
-    if re.fullmatch(r"0[5789]0\d{8}", digits) or re.fullmatch(r"0800\d{7}", digits):
+    if re.fullmatch(r"0[5789]0[0-9]{8}", digits) or re.fullmatch(r"0800[0-9]{7}", digits):
         return digits
-    if re.fullmatch(r"0[1-9]\d{8}", digits):
+    if re.fullmatch(r"0(?![5789]0)[1-9][0-9]{8}", digits):
         return digits
     return None
 
 
 def format_phone(digits: str) -> str:
     """A readable grouping (03-1234-5678, 090-1234-5678, 0120-123-456)."""
-    if len(digits) == 11:
+    if len(digits) == 11 and not digits.startswith("0800"):
         return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
-    if digits.startswith("0120"):
+    if digits.startswith(("0120", "0800")):
         return f"{digits[:4]}-{digits[4:7]}-{digits[7:]}"
     if digits.startswith(("03", "06")):
         return f"{digits[:2]}-{digits[2:6]}-{digits[6:]}"
@@ -115,5 +119,5 @@ def format_phone(digits: str) -> str:
 
 
 def normalize_postal_code(value: str) -> str | None:
-    digits = re.sub(r"[\-‐－ー−\s〒]", "", normalize_width(value))
-    return f"{digits[:3]}-{digits[3:]}" if re.fullmatch(r"\d{7}", digits) else None
+    digits = re.sub(r"[-\s〒]", "", _DASHES.sub("-", normalize_width(value)))
+    return f"{digits[:3]}-{digits[3:]}" if re.fullmatch(r"[0-9]{7}", digits) else None
