@@ -32,7 +32,7 @@ KEYWORDS: dict[str, tuple[list[str], list[str]]] = {
         ["ＦＡＸ", "ファックス", "ファクス", "ファクシミリ"],
         ["fax", "facsimile"],
     ),
-    Principle.TOUCHLESS: (["来庁", "窓口", "来所"], ["in person", "visit (?:the|our) office"]),
+    Principle.TOUCHLESS: (["来庁", "窓口", "来所"], ["in[ -]person", "visit (?:the|our) office"]),
 }
 
 

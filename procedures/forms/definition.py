@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator
 
 from procedures.forms.conditions import referenced_fields
-from procedures.forms.fields import DEFAULT_MAX_LENGTH
+from procedures.forms.fields import DEFAULT_MAX_LENGTH, MAX_ITEMS
 
 SCHEMA_PATH = (
     Path(__file__).resolve().parent.parent / "schemas" / "procedure-definition.schema.json"
@@ -114,6 +114,24 @@ def _check_field(
     ):
         if spec.get(low) is not None and spec.get(high) is not None and spec[low] > spec[high]:
             problems.append(Problem(f"{path}.{low}", _("The minimum is greater than the maximum.")))
+    if (
+        kind == "group"
+        and spec.get("max_items") is None
+        and (spec.get("min_items") or 0) > MAX_ITEMS
+    ):
+        problems.append(
+            Problem(
+                f"{path}.min_items",
+                _(
+                    "The minimum is greater than the default maximum of %(max)d items; set max_items."
+                )
+                % {"max": MAX_ITEMS},
+            )
+        )
+    if kind == "multi_choice" and (spec.get("min_choices") or 0) > len(spec.get("choices", [])):
+        problems.append(
+            Problem(f"{path}.min_choices", _("The minimum is greater than the number of options."))
+        )
     default_max = DEFAULT_MAX_LENGTH.get(kind)
     if (
         default_max

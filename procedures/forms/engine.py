@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from procedures.forms.conditions import evaluate
-from procedures.forms.fields import CLEANERS, Invalid, is_empty
+from procedures.forms.fields import CLEANERS, MAX_ITEMS, Invalid, is_empty
 
 
 @dataclass
@@ -81,10 +81,12 @@ def _clean_group(
     if not isinstance(raw, list) or not all(isinstance(entry, Mapping) for entry in raw):
         result.add(path, _("Enter the items again."))
         return None
-    maximum = spec.get("max_items", 20)
+    maximum = spec.get("max_items", MAX_ITEMS)
     if len(raw) > maximum:
         result.add(path, _("Enter at most %(count)d items.") % {"count": maximum})
         raw = raw[:maximum]
+    # An item left completely blank (an "add another" never filled in) is no item.
+    raw = [entry for entry in raw if not all(is_empty(value) for value in entry.values())]
     items = []
     for index, entry in enumerate(raw):
         item: dict[str, Any] = {}
@@ -96,11 +98,13 @@ def _clean_group(
             cleaned = _answer(sub, value, sub_path, answers, item, result)
             if cleaned is not None and not is_empty(cleaned):
                 item[sub["key"]] = cleaned
-        items.append(item)
+        if item:  # an item none of whose answers could be kept is reported, not stored
+            items.append(item)
     minimum = spec.get("min_items", 0)
     if minimum == 0 and _required(spec, answers, None):
         minimum = 1
-    if len(items) < minimum:
+    # Items count as given (a non-blank item with a mistake is still an item).
+    if len(raw) < minimum and (raw or _required(spec, answers, None)):
         result.add(path, _("Enter at least %(count)d items.") % {"count": minimum})
     return items
 

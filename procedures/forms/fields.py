@@ -36,6 +36,8 @@ from procedures.forms.text import localized_text
 DEFAULT_MAX_LENGTH = {"text": 200, "textarea": 4000}
 FILE_TYPES_DEFAULT = ["pdf", "jpg", "png"]
 MAX_INTEGER = 10**12
+# Items of a repeating group when the definition sets no maximum.
+MAX_ITEMS = 20
 
 
 class Invalid(Exception):
@@ -136,7 +138,9 @@ def clean_decimal(field: dict, value: Any) -> str:
     except InvalidOperation as error:
         raise Invalid(_("Enter a number.")) from error
     places = field.get("decimal_places")
-    if places is not None and -number.as_tuple().exponent > places:
+    # Trailing zeros do not count: 1.50 has one decimal place.
+    significant = number.normalize() if number != 0 else Decimal(0)
+    if places is not None and -significant.as_tuple().exponent > places:
         raise Invalid(
             _("Enter a number with at most %(places)d digits after the point.") % {"places": places}
         )

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from procedures.forms.conditions import evaluate, referenced_fields
-from procedures.forms.fields import ADDRESS_PARTS, FILE_TYPES_DEFAULT, NAME_PARTS, mask
+from procedures.forms.fields import ADDRESS_PARTS, FILE_TYPES_DEFAULT, MAX_ITEMS, NAME_PARTS, mask
 from procedures.forms.japanese import format_japanese_date, format_phone
 from procedures.forms.text import localized_text
 
@@ -55,7 +55,7 @@ INPUT_TYPES = {
     "corporate_number": ("text", "off", "numeric"),
     "text": ("text", None, None),
 }
-MAX_ITEMS_DEFAULT = 20
+MAX_ITEMS_DEFAULT = MAX_ITEMS
 # Rendered as a fieldset with the label as legend (several inputs, or a box).
 FIELDSET_TYPES = frozenset({"choice", "multi_choice", "name", "address", "group", "consent"})
 

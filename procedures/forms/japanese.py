@@ -64,7 +64,11 @@ def parse_date(value: str) -> date | None:
         day = date(start.year + year - 1, int(match[3]), int(match[4]))
     except (ValueError, OverflowError):
         return None
-    return day if day >= start else None
+    # The day must fall within its era: 平成32年 never existed (令和2年 did).
+    following = [era_start for era_start, _name, _latin in ERAS if era_start > start]
+    if day < start or (following and day >= min(following)):
+        return None
+    return day
 
 
 _HIRAGANA_START, _HIRAGANA_END = 0x3041, 0x3096
@@ -111,7 +115,7 @@ def format_phone(digits: str) -> str:
     """A readable grouping (03-1234-5678, 090-1234-5678, 0120-123-456)."""
     if len(digits) == 11 and not digits.startswith("0800"):
         return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
-    if digits.startswith(("0120", "0800")):
+    if digits.startswith(("0120", "0800", "0570")):
         return f"{digits[:4]}-{digits[4:7]}-{digits[7:]}"
     if digits.startswith(("03", "06")):
         return f"{digits[:2]}-{digits[2:6]}-{digits[6:]}"

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from accounts.models import Role
 from audit.models import AuditEvent
@@ -132,6 +133,13 @@ def test_renaming_a_field_carries_the_new_key_into_the_conditions_that_read_it()
     assert renamed["form"]["steps"][1]["condition"]["field"] == "applicant_kind"
 
 
+@pytest.fixture
+def english():
+    with translation.override("en"):
+        yield
+
+
+@pytest.mark.usefixtures("english")
 def test_steps_are_added_moved_and_removed_but_never_the_last_one():
     added = builder.add_step(DEFINITION, {"key": "consent", "title": {"ja": "同意"}})
     assert [step["key"] for step in added["form"]["steps"]] == ["applicant", "business", "consent"]
@@ -155,6 +163,7 @@ def test_updating_a_step_keeps_its_fields():
     assert _keys(updated) == ["full_name", "kind"]
 
 
+@pytest.mark.usefixtures("english")
 def test_the_diff_names_added_removed_moved_and_changed_items():
     new = builder.add_field(DEFINITION, _text_field("phone_note", "備考"), step="applicant")
     new = builder.move_field(new, "phone_note", builder.UP)
@@ -168,17 +177,18 @@ def test_the_diff_names_added_removed_moved_and_changed_items():
     text = "\n".join(changes)
     assert "“備考” (phone_note) added" in text
     assert (
-        "“氏名” (full_name) moved from the step “申請者” (applicant) to the step “事業者”" in text
+        "“氏名” (full_name) moved from the step “Applicant” (applicant) to the step “Business”"
+        in text
     )
     assert "(kind) changed: required: no → yes" in text
     assert "amount: — → 300" in text
     removed = builder.remove_field(DEFINITION, "full_name")
     assert builder.definition_diff(DEFINITION, removed) == [
-        "Field “氏名” (full_name) removed from the step “申請者” (applicant)."
+        "Field “Name” (full_name) removed from the step “Applicant” (applicant)."
     ]
     swapped = builder.move_field(DEFINITION, "kind", builder.UP)
     assert builder.definition_diff(DEFINITION, swapped) == [
-        "Field “種別” (kind) moved within the step “申請者” (applicant)."
+        "Field “Kind” (kind) moved within the step “Applicant” (applicant)."
     ]
     assert builder.definition_diff(DEFINITION, DEFINITION) == []
 
