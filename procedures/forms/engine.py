@@ -85,8 +85,6 @@ def _clean_group(
     if len(raw) > maximum:
         result.add(path, _("Enter at most %(count)d items.") % {"count": maximum})
         raw = raw[:maximum]
-    # An item left completely blank (an "add another" never filled in) is no item.
-    raw = [entry for entry in raw if not all(is_empty(value) for value in entry.values())]
     items = []
     for index, entry in enumerate(raw):
         item: dict[str, Any] = {}
@@ -98,13 +96,12 @@ def _clean_group(
             cleaned = _answer(sub, value, sub_path, answers, item, result)
             if cleaned is not None and not is_empty(cleaned):
                 item[sub["key"]] = cleaned
-        if item:  # an item none of whose answers could be kept is reported, not stored
-            items.append(item)
+        items.append(item)
     minimum = spec.get("min_items", 0)
     if minimum == 0 and _required(spec, answers, None):
         minimum = 1
-    # Items count as given (a non-blank item with a mistake is still an item).
-    if len(raw) < minimum and (raw or _required(spec, answers, None)):
+    # A minimum applies once there are items, or when the group is required.
+    if len(items) < minimum and (items or _required(spec, answers, None)):
         result.add(path, _("Enter at least %(count)d items.") % {"count": minimum})
     return items
 

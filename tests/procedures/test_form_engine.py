@@ -1283,31 +1283,6 @@ def test_a_deeply_nested_answer_is_an_error_not_an_exception():
     assert result.errors == {"answer": ["Enter a whole number."]}
 
 
-def test_a_completely_blank_group_item_is_not_an_item():
-    form = {
-        "steps": [
-            {
-                "key": "s",
-                "title": {"ja": "s"},
-                "fields": [
-                    {
-                        "key": "members",
-                        "type": "group",
-                        "label": {"ja": "世帯員"},
-                        "required": True,
-                        "fields": [{"key": "member_name", "type": "text", "label": {"ja": "氏名"}}],
-                    }
-                ],
-            }
-        ]
-    }
-    result = engine.validate(form, {"members": [{"member_name": ""}, {}]})
-    assert list(result.errors) == ["members"]
-    result = engine.validate(form, {"members": [{}, {"member_name": "山田"}]})
-    assert result.errors == {}
-    assert result.data == {"members": [{"member_name": "山田"}]}
-
-
 def test_a_date_past_the_end_of_its_era_does_not_exist():
     assert parse_date("平成31年4月30日") == date(2019, 4, 30)
     assert parse_date("平成31年5月1日") is None

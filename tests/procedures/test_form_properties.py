@@ -513,11 +513,6 @@ def group_answer(draw, spec):
         for sub in spec["fields"]:
             if must_answer(sub) or draw(st.booleans()):
                 raw_item[sub["key"]], canonical_item[sub["key"]] = draw(ANSWERS[sub["type"]](sub))
-        if not raw_item:  # a blank item is no item: give it at least one answer
-            first = spec["fields"][0]
-            raw_item[first["key"]], canonical_item[first["key"]] = draw(
-                ANSWERS[first["type"]](first)
-            )
         raw_items.append(raw_item)
         canonical_items.append(canonical_item)
     return raw_items, canonical_items
@@ -562,8 +557,7 @@ def expected_data(form, canonical):
                         continue
                     if sub["key"] in entry:
                         item[sub["key"]] = entry[sub["key"]]
-                if item:  # an item with nothing left to keep is not stored
-                    items.append(item)
+                items.append(item)
             if items:
                 data[key] = items
     return data
