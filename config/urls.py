@@ -16,6 +16,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("procedures/", include("procedures.public_urls")),
+    path("applications/", include("applications.urls")),
     path("manage/procedures/", include("procedures.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -307,6 +307,13 @@ LOGGING = {
 }
 
 # --- The platform's own settings -------------------------------------------------------
+# Ed25519 key that signs filings and issued documents. Created on first use where
+# allowed (local and test); production must provide one (docs/operations.md).
+SIGNING_KEY_PATH = env("SIGNING_KEY_PATH", default=str(VAR_DIR / "keys" / "signing-ed25519.pem"))
+SIGNING_KEY_AUTOCREATE = env.bool("SIGNING_KEY_AUTOCREATE", default=True)
+# Encrypts values such as the Individual Number at rest; derived from SECRET_KEY
+# when unset. Changing it makes stored values unreadable.
+FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 # Demo data (seed_demo, demo_totp): on for local use, refused in production.
 DEMO_ENABLED = env.bool("DEMO_ENABLED", default=True)
 # Demo data password; a printed default is used when unset.

@@ -29,6 +29,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = _required("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = False
 SITE_URL = _required("SITE_URL").rstrip("/")
+SIGNING_KEY_PATH = _required("SIGNING_KEY_PATH")
+SIGNING_KEY_AUTOCREATE = False
+FIELD_ENCRYPTION_KEY = _required("FIELD_ENCRYPTION_KEY")
 CACHES = {"default": env.cache_url("CACHE_URL", default=CELERY_BROKER_URL)}
 # seed_demo would create a superuser with a published password.
 DEMO_ENABLED = False

@@ -15,6 +15,8 @@ GOOD = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/cityproc_check",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "SITE_URL": "https://procedures.city.example.jp",
+    "SIGNING_KEY_PATH": "/etc/cityproc/signing-ed25519.pem",
+    "FIELD_ENCRYPTION_KEY": "f" * 44,
 }
 
 
@@ -37,7 +39,16 @@ def test_check_deploy_is_clean_with_production_settings():
 
 
 @pytest.mark.parametrize(
-    "missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "SITE_URL"]
+    "missing",
+    [
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "SITE_URL",
+        "SIGNING_KEY_PATH",
+        "FIELD_ENCRYPTION_KEY",
+    ],
 )
 def test_production_refuses_to_start_without(missing):
     env = {key: value for key, value in GOOD.items() if key != missing}

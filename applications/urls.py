@@ -1,0 +1,15 @@
+from django.urls import path
+
+from applications import views
+
+app_name = "applications"
+
+urlpatterns = [
+    path("", views.list_view, name="list"),
+    path("start/<slug:code>/", views.start_view, name="start"),
+    path("<int:pk>/", views.detail_view, name="detail"),
+    path("<int:pk>/steps/<slug:step_key>/", views.step_view, name="step"),
+    path("<int:pk>/check/", views.check_view, name="check"),
+    path("<int:pk>/withdraw/", views.withdraw_view, name="withdraw"),
+    path("<int:pk>/delete/", views.discard_view, name="discard"),
+]

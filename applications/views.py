@@ -1,0 +1,243 @@
+"""The resident's pages: start, fill step by step, check, submit, follow, withdraw.
+Each POST calls one service; the form engine renders and validates the steps."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from applications import selectors, services
+from core.errors import DomainError, NotFound
+from procedures import selectors as procedure_selectors
+from procedures.forms import engine
+from procedures.forms.html import (
+    answer_rows,
+    answers_from_post,
+    error_links,
+    group_button_pressed,
+    step_views,
+)
+from procedures.forms.text import localized_text
+
+
+def _own(request: HttpRequest, pk: int):
+    try:
+        return selectors.own_application(request.user, pk)
+    except NotFound as error:
+        raise Http404 from error
+
+
+def _visible_steps(application, answers: dict) -> list[dict]:
+    return engine.visible_steps(application.version.form, answers)
+
+
+@login_required
+@require_POST
+def start_view(request: HttpRequest, code: str) -> HttpResponse:
+    try:
+        procedure, _version = procedure_selectors.published_procedure(code)
+        application = services.application_start(
+            actor=request.user,
+            procedure=procedure,
+            on_behalf_of_name=request.POST.get("on_behalf_of_name", ""),
+            on_behalf_of_relationship=request.POST.get("on_behalf_of_relationship", ""),
+        )
+    except NotFound as error:
+        raise Http404 from error
+    except DomainError as failure:
+        messages.error(request, failure.message)
+        for problems in (failure.details or {}).values():
+            for problem in problems:
+                messages.error(request, problem)
+        return redirect("catalogue:detail", code=code)
+    return redirect("applications:step", pk=application.pk, step_key=application.current_step)
+
+
+@login_required
+def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
+    application = _own(request, pk)
+    if not application.is_draft:
+        return redirect("applications:detail", pk=application.pk)
+    form = application.version.form
+    answers = services.reveal(form, application.answers)
+    steps = _visible_steps(application, answers)
+    step = next((candidate for candidate in steps if candidate["key"] == step_key), None)
+    if step is None:
+        raise Http404
+    errors: dict = {}
+    status = 200
+    if request.method == "POST":
+        posted = answers_from_post(step, request.POST)
+        try:
+            result = services.application_save_step(
+                actor=request.user, application=application, step_key=step_key, answers=posted
+            )
+        except NotFound as error:
+            raise Http404 from error
+        except DomainError as failure:
+            messages.error(request, failure.message)
+            return redirect("applications:detail", pk=application.pk)
+        answers.update(posted)
+        if "save_draft" in request.POST:
+            messages.success(request, _("Your answers are saved. You can continue at any time."))
+            return redirect("applications:list")
+        if not group_button_pressed(request.POST):
+            if result.is_valid:
+                steps = _visible_steps(application, result.data | answers)
+                keys = [candidate["key"] for candidate in steps]
+                position = keys.index(step_key) if step_key in keys else len(keys) - 1
+                if position + 1 < len(keys):
+                    return redirect(
+                        "applications:step", pk=application.pk, step_key=keys[position + 1]
+                    )
+                return redirect("applications:check", pk=application.pk)
+            errors, status = result.errors, 400
+    position = [candidate["key"] for candidate in steps].index(step_key)
+    return render(
+        request,
+        "applications/step.html",
+        {
+            "application": application,
+            "step": step,
+            "step_title": localized_text(step.get("title")),
+            "step_description": localized_text(step.get("description")),
+            "fields": step_views(form, step, answers, errors),
+            "error_links": error_links(form, errors),
+            "steps": [
+                {"key": candidate["key"], "title": localized_text(candidate.get("title"))}
+                for candidate in steps
+            ],
+            "number": position + 1,
+            "previous": steps[position - 1]["key"] if position > 0 else None,
+        },
+        status=status,
+    )
+
+
+@login_required
+def check_view(request: HttpRequest, pk: int) -> HttpResponse:
+    application = _own(request, pk)
+    if not application.is_draft:
+        return redirect("applications:detail", pk=application.pk)
+    form = application.version.form
+    status = 200
+    declaration_error = ""
+    if request.method == "POST":
+        try:
+            submitted = services.application_submit(
+                actor=request.user,
+                application=application,
+                declaration=request.POST.get("declaration") == "on",
+            )
+        except NotFound as error:
+            raise Http404 from error
+        except DomainError as failure:
+            status = 400
+            if failure.details and "declaration" in failure.details:
+                declaration_error = failure.details["declaration"][0]
+            else:
+                messages.error(request, failure.message)
+        else:
+            messages.success(
+                request,
+                _("Your application was submitted. Your reference number is %(reference)s.")
+                % {"reference": submitted.reference},
+            )
+            return redirect("applications:detail", pk=submitted.pk)
+    result = services.application_check(application)
+    answers = services.reveal(form, application.answers)
+    sections = []
+    for step in engine.visible_steps(form, answers):
+        step_errors = {
+            path: problems
+            for path, problems in result.errors.items()
+            if engine.step_of_path(form, path) == step["key"]
+        }
+        sections.append(
+            {
+                "key": step["key"],
+                "title": localized_text(step.get("title")),
+                "rows": answer_rows(form, step, result.data),
+                "has_errors": bool(step_errors),
+            }
+        )
+    return render(
+        request,
+        "applications/check.html",
+        {
+            "application": application,
+            "sections": sections,
+            "valid": result.is_valid,
+            "error_count": sum(len(problems) for problems in result.errors.values()),
+            "declaration_error": declaration_error,
+        },
+        status=status,
+    )
+
+
+@login_required
+def list_view(request: HttpRequest) -> HttpResponse:
+    applications = selectors.applications_of(request.user)
+    return render(request, "applications/list.html", {"applications": applications})
+
+
+@login_required
+def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    application = _own(request, pk)
+    form = application.version.form
+    data = services.reveal(form, application.data)
+    sections = [
+        {"title": localized_text(step.get("title")), "rows": answer_rows(form, step, data)}
+        for step in engine.visible_steps(form, data)
+    ]
+    return render(
+        request,
+        "applications/detail.html",
+        {
+            "application": application,
+            "events": application.events.select_related("actor"),
+            "sections": sections,
+            "continue_url": reverse(
+                "applications:step", args=[application.pk, application.current_step]
+            )
+            if application.is_draft and application.current_step
+            else "",
+        },
+    )
+
+
+@login_required
+@require_POST
+def withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
+    application = _own(request, pk)
+    try:
+        services.application_withdraw(
+            actor=request.user, application=application, reason=request.POST.get("reason", "")
+        )
+    except DomainError as failure:
+        for problems in (failure.details or {}).values():
+            for problem in problems:
+                messages.error(request, problem)
+        if not failure.details:
+            messages.error(request, failure.message)
+    else:
+        messages.success(request, _("Your application was withdrawn."))
+    return redirect("applications:detail", pk=application.pk)
+
+
+@login_required
+@require_POST
+def discard_view(request: HttpRequest, pk: int) -> HttpResponse:
+    application = _own(request, pk)
+    try:
+        services.application_discard_draft(actor=request.user, application=application)
+    except DomainError as failure:
+        messages.error(request, failure.message)
+        return redirect("applications:detail", pk=application.pk)
+    messages.success(request, _("The draft was deleted."))
+    return redirect("applications:list")

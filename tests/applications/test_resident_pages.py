@@ -1,0 +1,272 @@
+import json
+import re
+import threading
+
+import pytest
+from django.db import connection
+from stdnum.jp import in_ as individual_number
+
+from accounts.models import OrganizationKind
+from accounts.services import organization_create
+from applications.models import Application, ApplicationStatus, CaseCount
+from applications.services import application_start, application_submit
+from audit.models import AuditEvent
+from core.signing import canonical_json, sha256_hex, verify_digest
+from procedures import services as procedure_services
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MY_NUMBER_BODY = "12345678901"
+MY_NUMBER = MY_NUMBER_BODY + individual_number.calc_check_digit(MY_NUMBER_BODY)
+
+DEFINITION = {
+    "form": {
+        "steps": [
+            {
+                "key": "applicant",
+                "title": {"ja": "申請者", "en": "Applicant"},
+                "fields": [
+                    {
+                        "key": "full_name",
+                        "type": "text",
+                        "label": {"ja": "氏名", "en": "Name"},
+                        "required": True,
+                    },
+                    {
+                        "key": "my_number",
+                        "type": "my_number",
+                        "label": {"ja": "個人番号", "en": "My Number"},
+                        "required": True,
+                    },
+                ],
+            },
+            {
+                "key": "request",
+                "title": {"ja": "申請内容", "en": "Request"},
+                "fields": [
+                    {
+                        "key": "purpose",
+                        "type": "choice",
+                        "label": {"ja": "用途", "en": "Purpose"},
+                        "required": True,
+                        "choices": [
+                            {"value": "loan", "label": {"ja": "融資", "en": "Loan"}},
+                            {"value": "other", "label": {"ja": "その他", "en": "Other"}},
+                        ],
+                    },
+                    {
+                        "key": "purpose_other",
+                        "type": "text",
+                        "label": {"ja": "その他の用途", "en": "Other purpose"},
+                        "required": True,
+                        "condition": {"field": "purpose", "op": "equals", "value": "other"},
+                    },
+                ],
+            },
+        ]
+    },
+    "fee": {"kind": "none"},
+    "workflow": {"approval": "single"},
+    "delivery": {"methods": ["electronic"]},
+    "contact": {"channels": ["email"]},
+}
+
+
+@pytest.fixture
+def procedure(db):
+    city = organization_create(code="city", name_ja="市", kind=OrganizationKind.GOVERNMENT)
+    procedure = procedure_services.procedure_create(
+        actor=None,
+        organization=city,
+        code="tax-cert",
+        definition=DEFINITION,
+        title_ja="納税証明書交付申請",
+        title_en="Tax certificate",
+        category="tax",
+        filer="individual",
+        identity_level="email_verified",
+        processing_days=3,
+    )
+    procedure_services.version_publish(actor=None, version=procedure.versions.get())
+    return procedure
+
+
+@pytest.fixture
+def resident(client):
+    user = UserFactory()
+    client.post("/accounts/login/", {"email": user.email, "password": PASSWORD})
+    return user
+
+
+def _start(client):
+    response = client.post("/applications/start/tax-cert/")
+    assert response.status_code == 302
+    return Application.objects.latest("pk"), response["Location"]
+
+
+def test_a_resident_fills_leaves_resumes_checks_and_submits(client, procedure, resident):
+    application, location = _start(client)
+    assert location == f"/applications/{application.pk}/steps/applicant/"
+
+    # A mistake is reported, and what was typed stays on the page and in the draft.
+    wrong = client.post(location, {"f.full_name": "山田 花子", "f.my_number": "123"})
+    assert wrong.status_code == 400
+    page = wrong.content.decode()
+    assert 'href="#f-my_number"' in page  # the error summary links to the field
+    assert 'value="山田 花子"' in page
+    application.refresh_from_db()
+    assert application.answers["full_name"] == "山田 花子"
+
+    # Save and come back later; the draft is listed and resumes where it was.
+    client.post(location, {"f.full_name": "山田 花子", "f.my_number": MY_NUMBER, "save_draft": "1"})
+    assert "納税証明書交付申請" in client.get("/applications/").content.decode()
+    assert client.get(location).status_code == 200
+
+    assert client.post(location, {"f.full_name": "山田 花子", "f.my_number": MY_NUMBER})[
+        "Location"
+    ] == (f"/applications/{application.pk}/steps/request/")
+    # The conditional field is required only when "other" is chosen.
+    missing = client.post(f"/applications/{application.pk}/steps/request/", {"f.purpose": "other"})
+    assert missing.status_code == 400
+    done = client.post(
+        f"/applications/{application.pk}/steps/request/",
+        {"f.purpose": "other", "f.purpose_other": "ビザ申請"},
+    )
+    assert done["Location"] == f"/applications/{application.pk}/check/"
+
+    check = client.get(done["Location"]).content.decode()
+    assert "ビザ申請" in check
+    assert MY_NUMBER not in check  # shown masked
+    assert "********" + MY_NUMBER[-4:] in check
+
+    refused = client.post(done["Location"], {})
+    assert refused.status_code == 400  # the declaration is required
+    submitted = client.post(done["Location"], {"declaration": "on"})
+    application.refresh_from_db()
+    assert submitted["Location"] == f"/applications/{application.pk}/"
+    assert application.status == ApplicationStatus.SUBMITTED
+    assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]", application.reference)
+    assert application.reference in client.get(submitted["Location"]).content.decode()
+
+
+def test_the_individual_number_is_never_stored_in_clear(client, procedure, resident):
+    application, location = _start(client)
+    client.post(location, {"f.full_name": "山田 花子", "f.my_number": MY_NUMBER})
+    client.post(f"/applications/{application.pk}/steps/request/", {"f.purpose": "loan"})
+    client.post(f"/applications/{application.pk}/check/", {"declaration": "on"})
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT answers::text, data::text FROM applications_application WHERE id = %s",
+            [application.pk],
+        )
+        stored = " ".join(cursor.fetchone())
+    assert MY_NUMBER not in stored
+    assert "encrypted" in stored
+    assert MY_NUMBER not in json.dumps(list(AuditEvent.objects.values_list("data", flat=True)))
+
+
+def test_the_filing_is_signed_and_counted_for_the_auditors(client, procedure, resident):
+    application, location = _start(client)
+    client.post(location, {"f.full_name": "山田 花子", "f.my_number": MY_NUMBER})
+    client.post(f"/applications/{application.pk}/steps/request/", {"f.purpose": "loan"})
+    client.post(f"/applications/{application.pk}/check/", {"declaration": "on"})
+    application.refresh_from_db()
+
+    assert verify_digest(application.submission_digest, application.signature)
+    assert not verify_digest(sha256_hex(canonical_json({"forged": True})), application.signature)
+    assert CaseCount.objects.get(procedure=procedure).online_filings == 1
+
+
+def test_another_residents_application_does_not_exist_for_you(client, procedure, resident):
+    application, location = _start(client)
+    other = UserFactory()
+    client.post("/accounts/logout/")
+    client.post("/accounts/login/", {"email": other.email, "password": PASSWORD})
+
+    for url in (
+        f"/applications/{application.pk}/",
+        location,
+        f"/applications/{application.pk}/check/",
+    ):
+        assert client.get(url).status_code == 404
+    assert (
+        client.post(f"/applications/{application.pk}/withdraw/", {"reason": "x"}).status_code == 404
+    )
+    assert client.post(f"/applications/{application.pk}/delete/").status_code == 404
+    assert Application.objects.filter(pk=application.pk).exists()
+
+
+def test_a_resident_withdraws_with_a_reason_and_it_shows_in_the_history(
+    client, procedure, resident
+):
+    application = application_start(actor=resident, procedure=procedure)
+    application.answers = {"full_name": "山田 花子"}
+    application.save()
+    from applications.services import application_save_step
+
+    application_save_step(
+        actor=resident,
+        application=application,
+        step_key="applicant",
+        answers={"full_name": "山田 花子", "my_number": MY_NUMBER},
+    )
+    application_save_step(
+        actor=resident, application=application, step_key="request", answers={"purpose": "loan"}
+    )
+    application_submit(actor=resident, application=application, declaration=True)
+
+    refused = client.post(f"/applications/{application.pk}/withdraw/", {"reason": ""})
+    assert refused.status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.SUBMITTED
+    client.post(f"/applications/{application.pk}/withdraw/", {"reason": "別の窓口で解決しました"})
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITHDRAWN
+    assert (
+        "別の窓口で解決しました" in client.get(f"/applications/{application.pk}/").content.decode()
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_submitting_twice_at_once_files_exactly_one_application(procedure):
+    from applications.services import application_save_step
+
+    resident = UserFactory()
+    application = application_start(actor=resident, procedure=procedure)
+    application_save_step(
+        actor=resident,
+        application=application,
+        step_key="applicant",
+        answers={"full_name": "山田 花子", "my_number": MY_NUMBER},
+    )
+    application_save_step(
+        actor=resident, application=application, step_key="request", answers={"purpose": "loan"}
+    )
+    references, errors = [], []
+    barrier = threading.Barrier(3)
+
+    def submit():
+        try:
+            barrier.wait()
+            references.append(
+                application_submit(
+                    actor=resident, application=application, declaration=True
+                ).reference
+            )
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(set(references)) == 1
+    assert CaseCount.objects.get(procedure=procedure).online_filings == 1
+    assert AuditEvent.objects.filter(action="applications.submitted").count() == 1
