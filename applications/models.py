@@ -1,9 +1,17 @@
+import secrets
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
+
+
+def _new_public_id() -> str:
+    return uuid.uuid4().hex
 
 
 class ApplicationStatus(models.TextChoices):
@@ -145,6 +153,47 @@ class ApplicationEvent(models.Model):
         return f"{self.application} {self.kind}"
 
 
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    """A generated name under MEDIA_ROOT (outside the web root); the resident's
+    own file name is kept only in the database."""
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}"
+
+
+class ScanResult(models.TextChoices):
+    CLEAN = "clean", _("No virus found")
+    SKIPPED = "skipped", _("Not scanned (no scanner configured)")
+
+
+class Attachment(TimeStampedModel):
+    """A file uploaded for a file field of an application. The answer of that
+    field holds the attachments' public ids; the digest goes into the signed
+    filing, so the file cannot be swapped afterwards unnoticed."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=_new_public_id, editable=False)
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="attachments"
+    )
+    field_key = models.CharField(_("field"), max_length=63)
+    original_name = models.CharField(_("file name"), max_length=120)
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size in bytes"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    scan_result = models.CharField(max_length=10, choices=ScanResult.choices)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        indexes = [models.Index(fields=["application", "field_key"])]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
 class CaseCount(models.Model):
     """Running total of online filings per procedure and month, written in the
     same transaction as each submission, so auditors' rates never count rows."""
@@ -162,3 +211,71 @@ class CaseCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.procedure_id} {self.month:%Y-%m}: {self.online_filings}"
+
+
+class DocumentKind(models.TextChoices):
+    RECEIPT = "receipt", _("Receipt")
+    DECISION = "decision", _("Decision notice")
+    PAYMENT_RECEIPT = "payment_receipt", _("Payment receipt")
+
+
+def document_upload_to(instance: "IssuedDocument", filename: str) -> str:
+    """documents/<year>/<random>.pdf: the name says nothing about the application,
+    and the files live under MEDIA_ROOT, outside the web root."""
+    return f"documents/{timezone.localdate():%Y}/{secrets.token_hex(16)}.pdf"
+
+
+class IssuedDocument(TimeStampedModel):
+    """A PDF the platform issued (receipt, decision, payment receipt), signed so
+    that anyone holding it can check it: by its verification code, or by uploading
+    the file (its SHA-256 must match `pdf_digest`).
+
+    `content` is what the document says, as data; `content_digest` is the SHA-256
+    of its canonical JSON. The signature covers `seal_digest`, which binds the
+    kind, the verification code, the content digest and the PDF digest together,
+    so none of them can be changed in the database without the check failing."""
+
+    application = models.ForeignKey(
+        Application,
+        verbose_name=_("application"),
+        on_delete=models.PROTECT,
+        related_name="documents",
+    )
+    kind = models.CharField(_("kind of document"), max_length=20, choices=DocumentKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    # "ABCD-EFGH-JKMN-PQRS": 16 characters of the reference alphabet (about 79 bits).
+    verification_code = models.CharField(_("verification code"), max_length=19, unique=True)
+    content = models.JSONField(_("content"), default=dict)
+    content_digest = models.CharField(_("SHA-256 of the content"), max_length=64)
+    pdf_digest = models.CharField(_("SHA-256 of the PDF"), max_length=64, db_index=True)
+    signature = models.CharField(_("platform signature"), max_length=200)
+    pdf = models.FileField(_("PDF file"), upload_to=document_upload_to, max_length=200)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("issued document")
+        verbose_name_plural = _("issued documents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "kind"],
+                condition=Q(kind="receipt"),
+                name="issued_document_one_receipt",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.verification_code})"
+
+    @property
+    def seal(self) -> dict[str, str]:
+        """What the platform signs for this document."""
+        return {
+            "kind": self.kind,
+            "verification_code": self.verification_code,
+            "content_digest": self.content_digest,
+            "pdf_digest": self.pdf_digest,
+        }
+
+    @property
+    def issued_at(self):
+        return self.created_at

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import date
 from typing import Any
 
@@ -23,8 +24,15 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from applications.models import Application, ApplicationEvent, ApplicationStatus, CaseCount
+from applications.models import (
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    Attachment,
+    CaseCount,
+)
 from applications.reference import new_reference
+from applications.uploads import check_upload, virus_scan
 from audit.services import audit_record
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.signing import canonical_json, decrypt_text, encrypt_text, sha256_hex, sign_digest
@@ -40,31 +48,53 @@ ENCRYPTED = "encrypted"
 
 
 def _sensitive_keys(form: dict) -> set[str]:
-    return {
-        spec["key"] for _step, spec in engine.iter_fields(form) if spec["type"] in SENSITIVE_TYPES
-    }
+    """Keys of sensitive fields, top-level or inside repeating groups (keys are
+    unique in the whole form)."""
+    keys = set()
+    for _step, spec in engine.iter_fields(form):
+        if spec["type"] in SENSITIVE_TYPES:
+            keys.add(spec["key"])
+        keys.update(sub["key"] for sub in spec.get("fields", []) if sub["type"] in SENSITIVE_TYPES)
+    return keys
+
+
+def _transform(answers: Any, keys: set[str], change) -> Any:
+    """Apply `change` to the values of sensitive keys, inside group items too."""
+    if not isinstance(answers, dict):
+        return answers
+    result = {}
+    for key, value in answers.items():
+        if key in keys:
+            value = change(value)
+        elif isinstance(value, list):
+            value = [_transform(item, keys, change) for item in value]
+        result[key] = value
+    return result
+
+
+def _encrypt(value: Any) -> Any:
+    if value is None or value == "" or (isinstance(value, dict) and ENCRYPTED in value):
+        return value
+    if isinstance(value, bool | list | dict):
+        value = json.dumps(value, ensure_ascii=False)
+    return {ENCRYPTED: encrypt_text(str(value))}
+
+
+def _decrypt(value: Any) -> Any:
+    if isinstance(value, dict) and ENCRYPTED in value:
+        return decrypt_text(str(value[ENCRYPTED])) or ""
+    return value
 
 
 def protect(form: dict, answers: dict) -> dict:
-    """Answers as stored: sensitive values replaced by {"encrypted": token}."""
-    keys = _sensitive_keys(form)
-    return {
-        key: {ENCRYPTED: encrypt_text(value)}
-        if key in keys and isinstance(value, str) and value
-        else value
-        for key, value in answers.items()
-    }
+    """Answers as stored: sensitive values (whatever their JSON type) replaced by
+    {"encrypted": token}."""
+    return _transform(answers, _sensitive_keys(form), _encrypt)
 
 
 def reveal(form: dict, stored: dict) -> dict:
     """Stored answers with sensitive values decrypted (for validation and editing)."""
-    keys = _sensitive_keys(form)
-    revealed = {}
-    for key, value in stored.items():
-        if key in keys and isinstance(value, dict) and ENCRYPTED in value:
-            value = decrypt_text(value[ENCRYPTED]) or ""
-        revealed[key] = value
-    return revealed
+    return _transform(stored, _sensitive_keys(form), _decrypt)
 
 
 def _fingerprint(value: str) -> str:
@@ -162,11 +192,13 @@ def application_save_step(
         form = locked.version.form
         if step_key not in step_keys_of(form):
             raise NotFound()
+        # File fields are answered by uploading (attachment_add), not by posting ids.
         step_fields = {
             spec["key"]
             for step in engine.steps(form)
             if step["key"] == step_key
             for spec in step["fields"]
+            if spec["type"] != "file"
         }
         current = reveal(form, locked.answers)
         current.update({key: value for key, value in answers.items() if key in step_fields})
@@ -174,6 +206,102 @@ def application_save_step(
         locked.current_step = step_key
         locked.save(update_fields=["answers", "current_step", "updated_at"])
     return engine.validate(form, current, only_steps=[step_key])
+
+
+# --- Attachments ------------------------------------------------------------------------
+
+
+def _file_spec(form: dict, field_key: str) -> dict:
+    for _step, spec in engine.iter_fields(form):
+        if spec["key"] == field_key and spec["type"] == "file":
+            return spec
+    raise NotFound()
+
+
+def _sync_file_answer(application: Application, field_key: str) -> None:
+    """The answer of a file field is the list of its attachments' public ids."""
+    ids = list(
+        application.attachments.filter(field_key=field_key).values_list("public_id", flat=True)
+    )
+    answers = dict(application.answers)
+    if ids:
+        answers[field_key] = ids
+    else:
+        answers.pop(field_key, None)
+    application.answers = answers
+    application.save(update_fields=["answers", "updated_at"])
+
+
+def attachment_add(*, actor: Any, application: Application, field_key: str, upload) -> Attachment:
+    """Keep an uploaded file for a file field of a draft, after checking its size,
+    type, real content and (when configured) scanning it for viruses."""
+    with transaction.atomic():
+        locked = _locked_own(actor, application)
+        if not locked.is_draft:
+            raise Conflict(_("Files can only be added to a draft."), code="not_a_draft")
+        spec = _file_spec(locked.version.form, field_key)
+        checked = check_upload(upload, spec)
+        already = locked.attachments.filter(field_key=field_key).count()
+        if already >= spec.get("max_files", 1):
+            message = _("Upload at most %(count)d files.") % {"count": spec.get("max_files", 1)}
+            raise ValidationFailed(message, details={field_key: [message]})
+        if virus_scan(upload) == "infected":
+            message = _("The file “%(name)s” contains a virus and was not kept.") % {
+                "name": checked.name
+            }
+            audit_record(actor=actor, action="applications.upload_infected", target=locked)
+            raise ValidationFailed(message, details={field_key: [message]})
+        digest = hashlib.sha256()
+        upload.seek(0)
+        for chunk in iter(lambda: upload.read(65536), b""):
+            digest.update(chunk)
+        upload.seek(0)
+        attachment = Attachment(
+            application=locked,
+            field_key=field_key,
+            original_name=checked.name,
+            content_type=checked.content_type,
+            size=checked.size,
+            sha256=digest.hexdigest(),
+            scan_result="skipped" if not getattr(settings, "CLAMAV_SOCKET", "") else "clean",
+            uploaded_by=actor,
+        )
+        attachment.file.save(checked.name, upload, save=False)
+        try:
+            attachment.save()
+            _sync_file_answer(locked, field_key)
+            audit_record(
+                actor=actor,
+                action="applications.attachment_added",
+                target=locked,
+                data={"field": field_key, "sha256": attachment.sha256, "size": attachment.size},
+            )
+        except Exception:
+            attachment.file.storage.delete(attachment.file.name)  # no orphan on disk
+            raise
+    return attachment
+
+
+def attachment_remove(*, actor: Any, application: Application, public_id: str) -> None:
+    with transaction.atomic():
+        locked = _locked_own(actor, application)
+        if not locked.is_draft:
+            raise Conflict(_("Files can only be removed from a draft."), code="not_a_draft")
+        attachment = locked.attachments.filter(public_id=public_id).first()
+        if attachment is None:
+            raise NotFound()
+        field_key = attachment.field_key
+        stored = attachment.file.name
+        attachment.delete()
+        _sync_file_answer(locked, field_key)
+        audit_record(
+            actor=actor,
+            action="applications.attachment_removed",
+            target=locked,
+            data={"field": field_key, "sha256": attachment.sha256},
+        )
+        storage = attachment.file.storage
+        transaction.on_commit(lambda: storage.delete(stored))
 
 
 def application_check(application: Application) -> FormResult:
@@ -200,6 +328,16 @@ def _filing_document(application: Application, data: dict, moment) -> dict:
             else value
             for key, value in data.items()
         },
+        "attachments": [
+            {
+                "id": item.public_id,
+                "field": item.field_key,
+                "name": item.original_name,
+                "sha256": item.sha256,
+                "size": item.size,
+            }
+            for item in application.attachments.all()
+        ],
         "submitted_at": moment.isoformat(),
     }
 
@@ -217,6 +355,13 @@ def _count_case(procedure: Procedure, day: date) -> None:
             CaseCount.objects.filter(procedure=procedure, month=month).update(
                 online_filings=F("online_filings") + 1
             )
+
+
+def _issue_receipt_task():
+    # Imported late: the task module imports the documents module, which uses this one.
+    from applications.tasks import issue_receipt
+
+    return issue_receipt
 
 
 def application_submit(*, actor: Any, application: Application, declaration: bool) -> Application:
@@ -253,6 +398,9 @@ def application_submit(*, actor: Any, application: Application, declaration: boo
         locked.save()
         _event(locked, actor, "submitted", before=ApplicationStatus.DRAFT)
         _count_case(locked.procedure, timezone.localdate(moment))
+        # The receipt (受付票) is rendered by a worker once the filing is committed.
+        application_id = locked.pk
+        transaction.on_commit(lambda: _issue_receipt_task().delay(application_id))
         audit_record(
             actor=actor,
             action="applications.submitted",

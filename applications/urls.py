@@ -10,6 +10,8 @@ urlpatterns = [
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/steps/<slug:step_key>/", views.step_view, name="step"),
     path("<int:pk>/check/", views.check_view, name="check"),
+    path("<int:pk>/attachments/<str:public_id>/", views.attachment_view, name="attachment"),
+    path("<int:pk>/documents/<int:document_id>/", views.document_view, name="document"),
     path("<int:pk>/withdraw/", views.withdraw_view, name="withdraw"),
     path("<int:pk>/delete/", views.discard_view, name="discard"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -71,8 +71,10 @@ def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
         raise Http404
     errors: dict = {}
     status = 200
+    upload_errors: dict[str, list[str]] = {}
     if request.method == "POST":
         posted = answers_from_post(step, request.POST)
+        upload_errors = _handle_files(request, application, step)
         try:
             result = services.application_save_step(
                 actor=request.user, application=application, step_key=step_key, answers=posted
@@ -86,8 +88,10 @@ def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
         if "save_draft" in request.POST:
             messages.success(request, _("Your answers are saved. You can continue at any time."))
             return redirect("applications:list")
-        if not group_button_pressed(request.POST):
-            if result.is_valid:
+        if request.POST.get("remove_file") or request.POST.get("upload_only"):
+            pass  # stay on the step to show the files
+        elif not group_button_pressed(request.POST):
+            if result.is_valid and not upload_errors:
                 steps = _visible_steps(application, result.data | answers)
                 keys = [candidate["key"] for candidate in steps]
                 position = keys.index(step_key) if step_key in keys else len(keys) - 1
@@ -96,8 +100,16 @@ def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
                         "applications:step", pk=application.pk, step_key=keys[position + 1]
                     )
                 return redirect("applications:check", pk=application.pk)
-            errors, status = result.errors, 400
+            errors, status = {**result.errors, **upload_errors}, 400
+        if upload_errors:
+            errors, status = {**errors, **upload_errors}, 400
     position = [candidate["key"] for candidate in steps].index(step_key)
+    fields = step_views(form, step, answers, errors)
+    uploaded: dict[str, list] = {}
+    for attachment in application.attachments.all():
+        uploaded.setdefault(attachment.field_key, []).append(attachment)
+    for view in fields:
+        view.files = uploaded.get(view.key, [])
     return render(
         request,
         "applications/step.html",
@@ -106,7 +118,7 @@ def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
             "step": step,
             "step_title": localized_text(step.get("title")),
             "step_description": localized_text(step.get("description")),
-            "fields": step_views(form, step, answers, errors),
+            "fields": fields,
             "error_links": error_links(form, errors),
             "steps": [
                 {"key": candidate["key"], "title": localized_text(candidate.get("title"))}
@@ -117,6 +129,69 @@ def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _handle_files(request: HttpRequest, application, step: dict) -> dict[str, list[str]]:
+    """Keep the files sent with the step and remove the one asked for; returns the
+    refusals by field."""
+    problems: dict[str, list[str]] = {}
+    remove = request.POST.get("remove_file", "")
+    if remove:
+        try:
+            services.attachment_remove(
+                actor=request.user, application=application, public_id=remove
+            )
+        except DomainError as failure:
+            messages.error(request, failure.message)
+    for spec in step.get("fields", []):
+        if spec["type"] != "file":
+            continue
+        for upload in request.FILES.getlist(f"f.{spec['key']}"):
+            try:
+                services.attachment_add(
+                    actor=request.user,
+                    application=application,
+                    field_key=spec["key"],
+                    upload=upload,
+                )
+            except DomainError as failure:
+                for message in (failure.details or {}).get(spec["key"], [failure.message]):
+                    problems.setdefault(spec["key"], []).append(message)
+    return problems
+
+
+@login_required
+def attachment_view(request: HttpRequest, pk: int, public_id: str) -> HttpResponse:
+    """The file, to its owner only, always as a download (never rendered inline)."""
+    application = _own(request, pk)
+    attachment = application.attachments.filter(public_id=public_id).first()
+    if attachment is None:
+        raise Http404
+    response = FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def document_view(request: HttpRequest, pk: int, document_id: int) -> HttpResponse:
+    """An issued document (receipt, decision) as a PDF download, to the applicant."""
+    application = _own(request, pk)
+    document = application.documents.filter(pk=document_id).first()
+    if document is None:
+        raise Http404
+    response = FileResponse(
+        document.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"{application.reference}-{document.kind}.pdf",
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
@@ -201,6 +276,7 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "application": application,
             "events": application.events.select_related("actor"),
+            "documents": application.documents.all(),
             "sections": sections,
             "continue_url": reverse(
                 "applications:step", args=[application.pk, application.current_step]

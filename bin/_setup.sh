@@ -60,6 +60,8 @@ ensure_system_packages() {
     # WeasyPrint renders PDFs with Pango; documents embed a Japanese font.
     ldconfig -p 2>/dev/null | grep -q 'libpango-1.0' || missing+=(libpango-1.0-0 libpangoft2-1.0-0)
     fc-list 2>/dev/null | grep -qi 'IPAex' || missing+=(fonts-ipaexfont-gothic fontconfig)
+    # pdftotext/pdffonts/pdftoppm: the tests read the PDFs the platform issues.
+    command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
     if [ "${#missing[@]}" -gt 0 ]; then
         apt_install "${missing[@]}"
     fi

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from applications.verify_views import verify_view
 from core import views as core_views
 
 admin.site.site_header = "CityProc"
@@ -9,11 +10,13 @@ admin.site.site_header = "CityProc"
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("procedures.api.urls")),
+    path("", include("applications.api.urls")),
 ]
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("verify/", verify_view, name="verify"),
     path("accounts/", include("accounts.urls")),
     path("procedures/", include("procedures.public_urls")),
     path("applications/", include("applications.urls")),

@@ -84,6 +84,9 @@ class Procedure(TimeStampedModel):
     status = models.CharField(
         _("status"), max_length=10, choices=ProcedureStatus.choices, default=ProcedureStatus.ACTIVE
     )
+    # Normalized titles, descriptions and owner (procedures.search), kept by the
+    # services, so that searching never depends on how Japanese was typed.
+    search_text = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["code"]

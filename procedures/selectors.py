@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connections
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from accounts.permissions import Action, organizations_where
@@ -15,6 +16,7 @@ from procedures.models import (
     ProcedureVersion,
     VersionState,
 )
+from procedures.search import search_words
 
 
 def published_procedures() -> QuerySet[Procedure]:
@@ -34,6 +36,21 @@ def published_procedures() -> QuerySet[Procedure]:
         )
         .distinct()
     )
+
+
+def with_life_event(queryset: QuerySet[Procedure], life_event: str) -> QuerySet[Procedure]:
+    if connections[queryset.db].features.supports_json_field_contains:
+        return queryset.filter(life_events__contains=[life_event])
+    # SQLite (the embedded default) has no JSON containment; the value is one of
+    # the choices, so matching its quoted form in the JSON text is exact.
+    return queryset.filter(life_events__icontains=f'"{life_event}"')
+
+
+def search_procedures(queryset: QuerySet[Procedure], query: str) -> QuerySet[Procedure]:
+    """Procedures whose normalized text contains every word of the query."""
+    for word in search_words(query):
+        queryset = queryset.filter(search_text__contains=word)
+    return queryset
 
 
 def published_procedure(code: str) -> tuple[Procedure, ProcedureVersion]:

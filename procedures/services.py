@@ -42,6 +42,7 @@ from procedures.models import (
     VersionState,
 )
 from procedures.policy import policy_report
+from procedures.search import search_text_of
 
 FORMAT = "cityproc.procedure-definition"
 FORMAT_VERSION = 1
@@ -215,6 +216,8 @@ def procedure_create(
             procedure = Procedure.objects.create(
                 code=code, owning_organization=organization, **fields
             )
+            procedure.search_text = search_text_of(procedure)
+            procedure.save(update_fields=["search_text"])
             ProcedureVersion.objects.create(
                 procedure=procedure, number=1, definition=definition, created_by=_user(actor)
             )
@@ -248,7 +251,8 @@ def procedure_update(*, actor: Any, procedure: Procedure, **fields: Any) -> Proc
         for name, value in changed.items():
             setattr(locked, name, value)
         if changed:
-            locked.save(update_fields=[*changed, "updated_at"])
+            locked.search_text = search_text_of(locked)
+            locked.save(update_fields=[*changed, "search_text", "updated_at"])
             audit_record(
                 actor=actor,
                 action="procedures.updated",

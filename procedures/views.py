@@ -10,7 +10,7 @@ from core.errors import NotFound
 from procedures import selectors
 from procedures.forms.html import describe_condition
 from procedures.forms.text import localized_text
-from procedures.models import Category
+from procedures.models import Category, Filer, LifeEvent
 from procedures.policy import EXEMPT, PASS
 
 PAYMENT_METHODS = {
@@ -24,14 +24,34 @@ PAYMENT_METHODS = {
 
 
 def catalogue_view(request: HttpRequest) -> HttpResponse:
+    """Search by words (any width, kana or spacing), category, life event and who files."""
+    query = request.GET.get("q", "")[:200]
     category = request.GET.get("category", "")
-    procedures = selectors.published_procedures().order_by("code")
+    life_event = request.GET.get("life_event", "")
+    filer = request.GET.get("filer", "")
+    procedures = selectors.search_procedures(selectors.published_procedures(), query)
     if category in Category.values:
         procedures = procedures.filter(category=category)
+    if life_event in LifeEvent.values:
+        procedures = selectors.with_life_event(procedures, life_event)
+    if filer in (Filer.INDIVIDUAL, Filer.BUSINESS):
+        procedures = procedures.filter(filer__in=[filer, Filer.BOTH])
     return render(
         request,
         "procedures/catalogue.html",
-        {"procedures": procedures, "categories": Category.choices, "category": category},
+        {
+            "procedures": procedures.order_by("code"),
+            "query": query,
+            "categories": Category.choices,
+            "category": category,
+            "life_events": LifeEvent.choices,
+            "life_event": life_event,
+            "filers": [
+                (Filer.INDIVIDUAL, Filer.INDIVIDUAL.label),
+                (Filer.BUSINESS, Filer.BUSINESS.label),
+            ],
+            "filer": filer,
+        },
     )
 
 

@@ -94,6 +94,7 @@ class ProcedureFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = "procedures.Procedure"
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"procedure-{n}")
     title_ja = factory.Sequence(lambda n: f"手続{n}")
@@ -102,6 +103,15 @@ class ProcedureFactory(factory.django.DjangoModelFactory):
     category = "other"
     filer = "individual"
     processing_days = 10
+
+    @factory.post_generation
+    def search_text(obj, create, extracted, **kwargs):
+        """As the services keep it (procedures.search)."""
+        from procedures.search import search_text_of
+
+        obj.search_text = search_text_of(obj)
+        if create:
+            obj.save(update_fields=["search_text"])
 
 
 class ProcedureVersionFactory(factory.django.DjangoModelFactory):

@@ -4,8 +4,7 @@ already returned; who may see what is the selectors' business."""
 from __future__ import annotations
 
 import django_filters
-from django.db import connections
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from procedures.models import (
     Category,
@@ -15,6 +14,7 @@ from procedures.models import (
     Principle,
     ProcedureStatus,
 )
+from procedures.selectors import search_procedures, with_life_event
 
 
 class CatalogueFilter(django_filters.FilterSet):
@@ -36,22 +36,10 @@ class CatalogueFilter(django_filters.FilterSet):
     )
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        for word in value.split():
-            queryset = queryset.filter(
-                Q(title_ja__icontains=word)
-                | Q(title_en__icontains=word)
-                | Q(code__icontains=word)
-                | Q(description_ja__icontains=word)
-                | Q(description_en__icontains=word)
-            )
-        return queryset
+        return search_procedures(queryset, value)
 
     def filter_life_event(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        if connections[queryset.db].features.supports_json_field_contains:
-            return queryset.filter(life_events__contains=[value])
-        # SQLite (the embedded default) has no JSON containment; the value is one
-        # of the choices, so matching its quoted form in the JSON text is exact.
-        return queryset.filter(life_events__icontains=f'"{value}"')
+        return with_life_event(queryset, value)
 
     def filter_filer(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == Filer.BOTH:

@@ -98,6 +98,7 @@ class FieldView:
     show_if_text: str = ""
     can_add_item: bool = False
     disabled: bool = False
+    files: list = field(default_factory=list)  # uploaded already (file fields)
 
     @property
     def type(self) -> str:

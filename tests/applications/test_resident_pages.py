@@ -270,3 +270,21 @@ def test_submitting_twice_at_once_files_exactly_one_application(procedure):
     assert len(set(references)) == 1
     assert CaseCount.objects.get(procedure=procedure).online_filings == 1
     assert AuditEvent.objects.filter(action="applications.submitted").count() == 1
+
+
+def test_the_receipt_is_issued_after_submission_and_downloadable(
+    client, procedure, resident, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    application, location = _start(client)
+    client.post(location, {"f.full_name": "山田 花子", "f.my_number": MY_NUMBER})
+    client.post(f"/applications/{application.pk}/steps/request/", {"f.purpose": "loan"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/applications/{application.pk}/check/", {"declaration": "on"})
+
+    document = application.documents.get(kind="receipt")
+    page = client.get(f"/applications/{application.pk}/").content.decode()
+    assert document.verification_code in page
+    response = client.get(f"/applications/{application.pk}/documents/{document.pk}/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content).startswith(b"%PDF")

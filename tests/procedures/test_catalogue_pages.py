@@ -56,3 +56,39 @@ def test_the_catalogue_page_query_count_does_not_grow_with_the_catalogue(
 ):
     with django_assert_max_num_queries(8):
         client.get("/procedures/")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "都営住宅",
+        "都営 住宅",
+        "とえい",
+        "ﾄｴｲ",
+        "METROPOLITAN housing",
+        "ＨＯＵＳＩＮＧ",
+        "metro-housing",
+    ],
+)
+def test_search_forgives_width_kana_case_and_spacing(client, demo, query):
+    from procedures.models import Procedure
+
+    housing = Procedure.objects.get(code="metro-housing-application")
+    housing.title_ja = "都営住宅（トエイ）入居申込"
+    housing.save()
+    from procedures.search import search_text_of
+
+    housing.search_text = search_text_of(housing)
+    housing.save()
+    content = client.get("/procedures/", {"q": query}).content.decode()
+    assert 'href="/procedures/metro-housing-application/"' in content, query
+    assert 'href="/procedures/food-business-permit/"' not in content
+
+
+def test_the_catalogue_filters_by_life_event_and_who_files(client, demo):
+    content = client.get("/procedures/", {"life_event": "business_start"}).content.decode()
+    assert "food-business-permit" in content
+    assert "metro-housing-application" not in content
+    content = client.get("/procedures/", {"filer": "business"}).content.decode()
+    assert "construction-business-permit" in content
+    assert "nursery-school-admission" not in content

@@ -1,0 +1,215 @@
+"""Shapes of the residents' applications API. Input serializers check only the
+shape of a request; the rules live in applications.services. Output serializers
+render what the selectors and services return.
+
+Sensitive answers (the Individual Number) are stored encrypted; they leave the
+API decrypted and then masked, never whole."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from applications.services import reveal
+from procedures.forms import engine
+from procedures.forms.fields import SENSITIVE_TYPES, mask
+
+ANSWERS_HELP = (
+    "Answers keyed by field key (a repeating group's answer is a list of such "
+    "objects). Individual Numbers are masked: only their last four digits are shown."
+)
+ERRORS_HELP = 'Messages keyed by field path, e.g. "full_name" or "household.1.birth_date".'
+
+
+def _masked_value(spec: dict, value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value):
+        return value
+    # Whatever was typed (even a number, or something invalid) never leaves whole.
+    return mask(spec, value if isinstance(value, str) else str(value))
+
+
+def masked_answers(form: dict, stored: dict) -> dict:
+    """Stored answers with sensitive values decrypted and then masked, top-level
+    fields and the fields of repeating groups alike."""
+    answers = reveal(form, stored or {})
+    for _step, spec in engine.iter_fields(form):
+        key = spec["key"]
+        if key not in answers:
+            continue
+        if spec["type"] in SENSITIVE_TYPES:
+            answers[key] = _masked_value(spec, answers[key])
+        elif spec["type"] == "group" and isinstance(answers[key], list):
+            sensitive = [sub for sub in spec.get("fields", []) if sub["type"] in SENSITIVE_TYPES]
+            if sensitive:
+                answers[key] = [
+                    {
+                        **item,
+                        **{
+                            sub["key"]: _masked_value(sub, item[sub["key"]])
+                            for sub in sensitive
+                            if sub["key"] in item
+                        },
+                    }
+                    if isinstance(item, dict)
+                    else item
+                    for item in answers[key]
+                ]
+    return answers
+
+
+# --- Input ------------------------------------------------------------------------------
+
+
+class ApplicationStartSerializer(serializers.Serializer):
+    procedure = serializers.SlugField(
+        max_length=63, help_text="Code of a published procedure (see /api/v1/procedures/)."
+    )
+    on_behalf_of_name = serializers.CharField(
+        max_length=150,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Filing for someone else: their name. Blank when filing for yourself.",
+    )
+    on_behalf_of_relationship = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Your relationship to that person; required with on_behalf_of_name.",
+    )
+
+
+@extend_schema_field(OpenApiTypes.OBJECT)
+class AnswersField(serializers.JSONField):
+    """A JSON object of answers; the form engine checks each answer."""
+
+    default_error_messages = {"not_an_object": _("The answers must be a JSON object.")}
+
+    def to_internal_value(self, data: Any) -> dict:
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            self.fail("not_an_object")
+        return value
+
+
+class StepAnswersSerializer(serializers.Serializer):
+    answers = AnswersField(
+        help_text="The step's answers as typed, keyed by field key; answers to fields of "
+        "other steps are ignored."
+    )
+
+
+class SubmitSerializer(serializers.Serializer):
+    declaration = serializers.BooleanField(
+        help_text="The applicant declares the answers true; must be true to submit."
+    )
+
+
+class WithdrawSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, allow_blank=True)
+
+
+# --- Output -----------------------------------------------------------------------------
+
+
+class FormResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), help_text=ERRORS_HELP
+    )
+
+    def to_representation(self, result) -> dict[str, Any]:
+        return {"valid": result.is_valid, "errors": result.errors}
+
+
+class ApplicationProcedureSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField(help_text="In the requester's language.")
+
+
+class OnBehalfOfSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    relationship = serializers.CharField()
+
+
+class ApplicationEventSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="draft_started, submitted, withdrawn, ...")
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    message = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+
+
+class ApplicationSerializer(serializers.Serializer):
+    """An application in a list."""
+
+    id = serializers.IntegerField()
+    reference = serializers.CharField(help_text="Reference number; blank while a draft.")
+    procedure = ApplicationProcedureSerializer()
+    version = serializers.IntegerField(
+        source="version.number", help_text="Number of the procedure version it is filed under."
+    )
+    status = serializers.CharField(
+        help_text="draft, submitted, payment_pending, under_review, correction_requested, "
+        "resubmitted, recommended, approved, rejected, result_issued or withdrawn."
+    )
+    status_label = serializers.CharField(
+        source="get_status_display", help_text="In the requester's language."
+    )
+    current_step = serializers.CharField(help_text="Key of the step last saved.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+
+
+class ApplicationDetailSerializer(ApplicationSerializer):
+    """An application with its answers, the form to render them and its timeline."""
+
+    answers = serializers.SerializerMethodField(help_text=f"As entered. {ANSWERS_HELP}")
+    data = serializers.SerializerMethodField(
+        help_text=f"The validated answers frozen at submission; null while a draft. {ANSWERS_HELP}"
+    )
+    on_behalf_of = serializers.SerializerMethodField(
+        help_text="The person filed for; null when filing for oneself."
+    )
+    form = serializers.SerializerMethodField(
+        help_text="The form of the pinned procedure version (steps and fields, as in the "
+        "procedure definition format), to render the application."
+    )
+    submission_digest = serializers.CharField(
+        help_text="SHA-256 of the canonical filing document; blank while a draft."
+    )
+    signature = serializers.CharField(
+        help_text="The platform's Ed25519 signature of the digest; blank while a draft."
+    )
+    withdrawn_reason = serializers.CharField()
+    can_withdraw = serializers.BooleanField()
+    events = ApplicationEventSerializer(many=True, source="events.all")
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_answers(self, application) -> dict[str, Any]:
+        return masked_answers(application.version.form, application.answers)
+
+    @extend_schema_field({"type": "object", "nullable": True})
+    def get_data(self, application) -> dict[str, Any] | None:
+        if application.submitted_at is None:
+            return None
+        return masked_answers(application.version.form, application.data)
+
+    @extend_schema_field(OnBehalfOfSerializer(allow_null=True))
+    def get_on_behalf_of(self, application) -> dict[str, str] | None:
+        if not application.on_behalf_of_name:
+            return None
+        return {
+            "name": application.on_behalf_of_name,
+            "relationship": application.on_behalf_of_relationship,
+        }
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_form(self, application) -> dict[str, Any]:
+        return application.version.form

@@ -1,0 +1,32 @@
+from django.urls import path
+
+from applications.api import views
+
+urlpatterns = [
+    path("applications/", views.ApplicationListView.as_view(), name="api-application-list"),
+    path(
+        "applications/<int:pk>/",
+        views.ApplicationDetailView.as_view(),
+        name="api-application-detail",
+    ),
+    path(
+        "applications/<int:pk>/steps/<slug:step_key>/",
+        views.ApplicationStepView.as_view(),
+        name="api-application-step",
+    ),
+    path(
+        "applications/<int:pk>/check/",
+        views.ApplicationCheckView.as_view(),
+        name="api-application-check",
+    ),
+    path(
+        "applications/<int:pk>/submit/",
+        views.ApplicationSubmitView.as_view(),
+        name="api-application-submit",
+    ),
+    path(
+        "applications/<int:pk>/withdraw/",
+        views.ApplicationWithdrawView.as_view(),
+        name="api-application-withdraw",
+    ),
+]

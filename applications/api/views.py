@@ -1,0 +1,191 @@
+"""The residents' applications API. Each view checks the shape of the request,
+finds the caller's own application (anyone else's is a 404) and calls one
+service: the pages and this API behave the same because the rules live in
+applications.services."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from applications import selectors, services
+from applications.api.serializers import (
+    ApplicationDetailSerializer,
+    ApplicationSerializer,
+    ApplicationStartSerializer,
+    FormResultSerializer,
+    StepAnswersSerializer,
+    SubmitSerializer,
+    WithdrawSerializer,
+)
+from applications.models import Application
+from core.api.parsers import JSONParser
+from procedures.selectors import published_procedure
+
+TAGS = ["applications (resident)"]
+# Bodies are JSON documents; attachments have their own endpoint.
+JSON_ONLY = [JSONParser]
+
+NOT_FOUND = OpenApiResponse(description="not_found: unknown, or not yours.")
+INVALID = OpenApiResponse(description="validation_failed, with field errors in `details`.")
+NOT_A_DRAFT = OpenApiResponse(description="not_a_draft: already submitted.")
+
+
+def _fake(view) -> bool:
+    """Schema generation builds views without a caller or URL arguments."""
+    return getattr(view, "swagger_fake_view", False)
+
+
+def _detail(application: Application, **kwargs) -> Response:
+    return Response(ApplicationDetailSerializer(application).data, **kwargs)
+
+
+@extend_schema(tags=TAGS)
+class ApplicationListView(generics.ListAPIView):
+    """The caller's applications, latest activity first."""
+
+    parser_classes = JSON_ONLY
+    serializer_class = ApplicationSerializer
+
+    def get_queryset(self):
+        if _fake(self):
+            return Application.objects.none()
+        # Lists do not need the (large) definition of each pinned version.
+        return selectors.applications_of(self.request.user).defer("version__definition")
+
+    @extend_schema(
+        summary="Start an application (a draft)",
+        request=ApplicationStartSerializer,
+        responses={201: ApplicationDetailSerializer, 400: INVALID, 404: NOT_FOUND},
+    )
+    def post(self, request):
+        serializer = ApplicationStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        procedure, _version = published_procedure(data["procedure"])
+        application = services.application_start(
+            actor=request.user,
+            procedure=procedure,
+            on_behalf_of_name=data["on_behalf_of_name"],
+            on_behalf_of_relationship=data["on_behalf_of_relationship"],
+        )
+        return _detail(application, status=status.HTTP_201_CREATED)
+
+
+class ApplicationDetailView(APIView):
+    parser_classes = JSON_ONLY
+
+    @extend_schema(
+        tags=TAGS,
+        summary="One of your applications, with its form and events",
+        responses={200: ApplicationDetailSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, pk: int):
+        return _detail(selectors.own_application(request.user, pk))
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Delete a draft",
+        request=None,
+        responses={
+            204: None,
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="not_a_draft: only drafts can be deleted."),
+        },
+    )
+    def delete(self, request, pk: int):
+        application = selectors.own_application(request.user, pk)
+        services.application_discard_draft(actor=request.user, application=application)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApplicationStepView(APIView):
+    parser_classes = JSON_ONLY
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Save a step of a draft",
+        description="The answers are kept as typed even when invalid (a draft loses "
+        "nothing); the response lists the step's errors. Unknown step: 404.",
+        request=StepAnswersSerializer,
+        responses={200: FormResultSerializer, 400: INVALID, 404: NOT_FOUND, 409: NOT_A_DRAFT},
+    )
+    def put(self, request, pk: int, step_key: str):
+        application = selectors.own_application(request.user, pk)
+        serializer = StepAnswersSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.application_save_step(
+            actor=request.user,
+            application=application,
+            step_key=step_key,
+            answers=serializer.validated_data["answers"],
+        )
+        return Response(FormResultSerializer(result).data)
+
+
+class ApplicationCheckView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Check the whole application before submitting",
+        responses={200: FormResultSerializer, 404: NOT_FOUND},
+    )
+    def get(self, request, pk: int):
+        application = selectors.own_application(request.user, pk)
+        return Response(FormResultSerializer(services.application_check(application)).data)
+
+
+class ApplicationSubmitView(APIView):
+    parser_classes = JSON_ONLY
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Submit a draft",
+        description="Validates every visible step, gives the application its reference "
+        "number and signs the filing. Submitting again returns the same application.",
+        request=SubmitSerializer,
+        responses={
+            200: ApplicationDetailSerializer,
+            400: OpenApiResponse(
+                description="validation_failed: `details` maps field paths to messages."
+            ),
+            404: NOT_FOUND,
+        },
+    )
+    def post(self, request, pk: int):
+        application = selectors.own_application(request.user, pk)
+        serializer = SubmitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        application = services.application_submit(
+            actor=request.user,
+            application=application,
+            declaration=serializer.validated_data["declaration"],
+        )
+        return _detail(application)
+
+
+class ApplicationWithdrawView(APIView):
+    parser_classes = JSON_ONLY
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Withdraw a submitted application",
+        request=WithdrawSerializer,
+        responses={
+            200: ApplicationDetailSerializer,
+            400: INVALID,
+            404: NOT_FOUND,
+            409: OpenApiResponse(
+                description="cannot_withdraw: a draft (delete it instead) or already decided."
+            ),
+        },
+    )
+    def post(self, request, pk: int):
+        application = selectors.own_application(request.user, pk)
+        serializer = WithdrawSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        application = services.application_withdraw(
+            actor=request.user, application=application, reason=serializer.validated_data["reason"]
+        )
+        return _detail(application)

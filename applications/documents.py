@@ -1,0 +1,282 @@
+"""Documents the platform issues for an application (the receipt, 受付票, for now),
+and checking one that someone holds.
+
+Rules enforced here:
+- an application gets exactly one receipt, however often issuing is retried (the
+  application row is locked while it is made; a partial unique constraint backs it);
+- a receipt shows what was filed, with the Individual Number masked and files only
+  counted, and is rendered from the very data its content digest covers;
+- the platform signs a seal binding the kind, the verification code, the content
+  digest and the PDF digest: a document checks out only if that signature verifies,
+  so neither a changed file nor a changed database row passes;
+- checking a document reveals nothing beyond what the document itself identifies.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from applications.models import (
+    Application,
+    ApplicationEvent,
+    DocumentKind,
+    EventKind,
+    IssuedDocument,
+)
+from applications.reference import ALPHABET
+from applications.services import reveal
+from audit.services import audit_record
+from core.errors import Conflict, NotFound
+from core.pdf import qr_svg_data_uri, render_pdf
+from core.signing import canonical_json, sha256_hex, sign_digest, verify_digest
+from procedures.forms import engine
+from procedures.forms.html import answer_rows
+from procedures.forms.japanese import format_japanese_date
+from procedures.forms.text import localized_text
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+CODE_LENGTH = 16
+RECEIPT_TEMPLATE = "pdf/receipt.html"
+
+
+# --- Verification codes ---------------------------------------------------------------
+
+
+def new_verification_code() -> str:
+    body = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(body[index : index + 4] for index in range(0, CODE_LENGTH, 4))
+
+
+def normalize_verification_code(text: str) -> str | None:
+    """The stored form of a typed code ("abcd efgh-jkmn－pqrs", full-width or not),
+    or None when it cannot be one."""
+    cleaned = "".join(
+        char for char in unicodedata.normalize("NFKC", text or "").upper() if char.isalnum()
+    )
+    if len(cleaned) != CODE_LENGTH or any(char not in ALPHABET for char in cleaned):
+        return None
+    return "-".join(cleaned[index : index + 4] for index in range(0, CODE_LENGTH, 4))
+
+
+def verification_url(code: str) -> str:
+    return f"{settings.SITE_URL}{reverse('verify')}?code={code}"
+
+
+# --- The receipt -----------------------------------------------------------------------
+
+
+def _tokyo_time(moment: datetime) -> dict[str, str]:
+    local = moment.astimezone(TOKYO)
+    return {
+        "iso": local.isoformat(timespec="seconds"),
+        "ja": f"{format_japanese_date(local.date())} {local:%H:%M}",
+        "en": f"{local:%Y-%m-%d %H:%M} JST",
+    }
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return {
+        "label": row.label,
+        "value": row.value,
+        "items": [[_row(sub) for sub in item] for item in row.items],
+    }
+
+
+def _answers(application: Application) -> tuple[list[dict], list[dict]]:
+    """(sections of answered questions by step, file fields with their counts)."""
+    form = application.version.form
+    data = reveal(form, application.data)
+    sections, attachments = [], []
+    for step in engine.visible_steps(form, data):
+        fields = []
+        for spec in step.get("fields", []):
+            if spec["type"] == "file":
+                files = data.get(spec["key"])
+                if files:
+                    attachments.append(
+                        {"label": localized_text(spec.get("label")), "count": len(files)}
+                    )
+            else:
+                fields.append(spec)
+        rows = answer_rows(form, {**step, "fields": fields}, data)
+        if rows:
+            sections.append(
+                {"title": localized_text(step.get("title")), "rows": [_row(r) for r in rows]}
+            )
+    return sections, attachments
+
+
+def _receipt_content(application: Application, code: str, issued_at: datetime) -> dict[str, Any]:
+    """What the receipt says, as data. Built in Japanese (labels and display values);
+    the template adds the English headings."""
+    procedure, version = application.procedure, application.version
+    with translation.override("ja"):
+        sections, attachments = _answers(application)
+    proxy = None
+    if application.on_behalf_of_name:
+        proxy = {
+            "name": application.on_behalf_of_name,
+            "relationship": application.on_behalf_of_relationship,
+        }
+    return {
+        "kind": DocumentKind.RECEIPT.value,
+        "verification_code": code,
+        "reference": application.reference,
+        "procedure": {
+            "code": procedure.code,
+            "title_ja": procedure.title_ja,
+            "title_en": procedure.title_en,
+            "version": version.number,
+        },
+        "applicant": {"name": application.applicant.display_name},
+        "on_behalf_of": proxy,
+        "submitted_at": _tokyo_time(application.submitted_at),
+        "issued_at": _tokyo_time(issued_at),
+        "answers": sections,
+        "attachments": attachments,
+        "submission_digest": application.submission_digest,
+    }
+
+
+def _unused_code() -> str:
+    for _attempt in range(5):
+        code = new_verification_code()
+        if not IssuedDocument.objects.filter(verification_code=code).exists():
+            return code
+    return code  # 31**16 codes: a repeat here is practically impossible; the index decides
+
+
+def receipt_issue(*, application_id: int) -> IssuedDocument:
+    """Issue the receipt of a submitted application, or return the one already
+    issued. Safe to call again and again (task retries, redelivery after a crash)."""
+    existing = IssuedDocument.objects.filter(
+        application_id=application_id, kind=DocumentKind.RECEIPT
+    ).first()
+    if existing is not None:
+        return existing
+    stored_name = ""
+    try:
+        with transaction.atomic():
+            application = (
+                Application.objects.select_for_update(of=("self",))
+                .select_related("procedure", "version", "applicant")
+                .filter(pk=application_id)
+                .first()
+            )
+            if application is None:
+                raise NotFound()
+            existing = application.documents.filter(kind=DocumentKind.RECEIPT).first()
+            if existing is not None:
+                return existing  # issued while we waited for the lock
+            if application.is_draft or not application.submitted_at:
+                raise Conflict(_("A draft has no receipt."), code="not_submitted")
+
+            issued_at = timezone.now()
+            code = _unused_code()
+            content = _receipt_content(application, code, issued_at)
+            content_digest = sha256_hex(canonical_json(content))
+            pdf_bytes = render_pdf(
+                RECEIPT_TEMPLATE,
+                {
+                    "content": content,
+                    "content_digest": content_digest,
+                    "verification_url": verification_url(code),
+                    "verify_page_url": f"{settings.SITE_URL}{reverse('verify')}",
+                    "qr_code": qr_svg_data_uri(verification_url(code)),
+                },
+            )
+            document = IssuedDocument(
+                application=application,
+                kind=DocumentKind.RECEIPT,
+                title=f"受付票 {application.reference}",
+                verification_code=code,
+                content=content,
+                content_digest=content_digest,
+                pdf_digest=sha256_hex(pdf_bytes),
+            )
+            document.signature = sign_digest(sha256_hex(canonical_json(document.seal)))
+            document.pdf.save("receipt.pdf", ContentFile(pdf_bytes), save=False)
+            stored_name = document.pdf.name
+            document.save()
+            ApplicationEvent.objects.create(
+                application=application,
+                kind=EventKind.RECEIPT_ISSUED,
+                to_status=application.status,
+            )
+            audit_record(
+                action="applications.receipt_issued",
+                target=application,
+                data={
+                    "document": document.pk,
+                    "reference": application.reference,
+                    "content_digest": content_digest,
+                    "pdf_digest": document.pdf_digest,
+                },
+            )
+    except IntegrityError:
+        _discard(stored_name)
+        # The constraint kept it to one receipt (a writer that did not take the
+        # lock got there first): that one is the answer.
+        existing = IssuedDocument.objects.filter(
+            application_id=application_id, kind=DocumentKind.RECEIPT
+        ).first()
+        if existing is None:
+            raise
+        return existing
+    except BaseException:
+        _discard(stored_name)
+        raise
+    return document
+
+
+def _discard(name: str) -> None:
+    """Remove a stored PDF whose database row never committed."""
+    if name:
+        IssuedDocument._meta.get_field("pdf").storage.delete(name)
+
+
+# --- Verification ---------------------------------------------------------------------
+
+
+def _authentic(document: IssuedDocument) -> bool:
+    return sha256_hex(
+        canonical_json(document.content)
+    ) == document.content_digest and verify_digest(
+        sha256_hex(canonical_json(document.seal)), document.signature
+    )
+
+
+def verify_code(code: str) -> IssuedDocument | None:
+    """The document issued with this verification code, if it is one of ours and
+    its signature holds; None otherwise."""
+    normalized = normalize_verification_code(code)
+    if normalized is None:
+        return None
+    document = (
+        IssuedDocument.objects.select_related("application__procedure")
+        .filter(verification_code=normalized)
+        .first()
+    )
+    return document if document is not None and _authentic(document) else None
+
+
+def verify_pdf(data: bytes) -> IssuedDocument | None:
+    """The document these exact bytes are, if we issued them; any change to the
+    file changes its digest, and then it is not ours."""
+    document = (
+        IssuedDocument.objects.select_related("application__procedure")
+        .filter(pdf_digest=sha256_hex(data))
+        .first()
+    )
+    return document if document is not None and _authentic(document) else None

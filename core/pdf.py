@@ -1,0 +1,123 @@
+"""The one PDF renderer: a Django template from templates/pdf/ becomes PDF bytes,
+with a Japanese font embedded so a document looks the same on every machine.
+
+WeasyPrint is imported inside the functions (it loads Pango and friends, which
+web processes that never render a PDF should not pay for). The font is loaded
+once per process, not per document: the FontConfiguration and the @font-face
+stylesheet are built on first use and kept. Templates use the family
+"IPAex Gothic" and declare no @font-face of their own (each would be added to
+the shared configuration again for every document).
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import segno
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.template.loader import render_to_string
+
+# Debian/Ubuntu package fonts-ipaexfont-gothic.
+DEFAULT_FONT_PATH = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
+FONT_FAMILY = "IPAex Gothic"
+FONT_PACKAGE = "fonts-ipaexfont-gothic"
+
+# Pango's font map is not safe to share between threads rendering at once; a
+# threaded web server renders one document at a time per process.
+_render_lock = threading.Lock()
+
+
+def font_path() -> Path:
+    """The embedded font: settings.PDF_FONT_PATH if set, else the Debian package's."""
+    configured = getattr(settings, "PDF_FONT_PATH", "") or ""
+    if configured:
+        path = Path(configured)
+        if not path.is_file():
+            raise ImproperlyConfigured(f"PDF_FONT_PATH {path} is not a font file.")
+        return path
+    path = Path(DEFAULT_FONT_PATH)
+    if not path.is_file():
+        raise ImproperlyConfigured(
+            f"The Japanese font for PDFs is missing ({path}). Install the Debian package "
+            f"{FONT_PACKAGE} (apt-get install {FONT_PACKAGE}), or set PDF_FONT_PATH to "
+            "an IPAex Gothic or Noto Sans JP font file."
+        )
+    return path
+
+
+def _font_uri() -> str:
+    return font_path().resolve().as_uri()
+
+
+def _local_only_fetcher() -> Any:
+    """A URL fetcher that loads only inline data: URIs (the QR code) and the font
+    file. Anything else in a template, or smuggled into one, is refused (WeasyPrint
+    logs a warning and leaves it out) rather than fetched from the network or disk."""
+    allowed_file = _font_uri()
+    try:
+        from weasyprint.urls import URLFetcher  # WeasyPrint 67+: a class
+    except ImportError:  # older WeasyPrint: a function
+        from weasyprint.urls import default_url_fetcher
+
+        def fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+            if url.startswith("data:") or url == allowed_file:
+                return default_url_fetcher(url, *args, **kwargs)
+            raise ValueError(f"PDF documents may not load {url[:80]}")
+
+        return fetch
+
+    class LocalOnlyFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url.startswith("data:") or url == allowed_file:
+                return super().fetch(url, headers)
+            raise ValueError(f"PDF documents may not load {url[:80]}")
+
+    return LocalOnlyFetcher()
+
+
+@cache
+def _fonts() -> tuple[Any, Any, Any]:
+    """(FontConfiguration, @font-face stylesheet, URL fetcher), once per process."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    fetcher = _local_only_fetcher()
+    font_config = FontConfiguration()
+    stylesheet = CSS(
+        string=(
+            "@font-face {"
+            f' font-family: "{FONT_FAMILY}"; src: url("{_font_uri()}");'
+            " font-weight: normal; font-style: normal; }\n"
+            f'html {{ font-family: "{FONT_FAMILY}", sans-serif; }}\n'
+        ),
+        font_config=font_config,
+        url_fetcher=fetcher,
+    )
+    return font_config, stylesheet, fetcher
+
+
+# Drop the font configuration (and its temporary folder) while the interpreter is
+# still whole; left to the final garbage collection, WeasyPrint's clean-up fails.
+atexit.register(_fonts.cache_clear)
+
+
+def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
+    """Render a template of templates/pdf/ to PDF bytes."""
+    from weasyprint import HTML
+
+    html = render_to_string(template_name, context)
+    font_config, stylesheet, fetcher = _fonts()
+    with _render_lock:
+        return HTML(string=html, url_fetcher=fetcher).write_pdf(
+            stylesheets=[stylesheet], font_config=font_config
+        )
+
+
+def qr_svg_data_uri(text: str) -> str:
+    """A QR code of `text` as an SVG data: URI, for an <img> in a PDF template."""
+    return segno.make(text, error="m", micro=False).svg_data_uri(scale=4, border=4, dark="#000")

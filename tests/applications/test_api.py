@@ -1,0 +1,544 @@
+import re
+
+import pytest
+from django.db import connection
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+from stdnum.jp import in_ as individual_number
+
+from applications.models import Application, ApplicationStatus
+from procedures.services import procedure_create, version_publish
+from tests.factories import UserFactory, valid_definition
+
+pytestmark = pytest.mark.django_db
+
+APPLICATIONS = "/api/v1/applications/"
+REFERENCE = re.compile(r"^[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]$")
+MY_NUMBER = "123456789018"
+assert individual_number.is_valid(MY_NUMBER)
+WRONG_CHECK_DIGIT = "123456789011"
+assert not individual_number.is_valid(WRONG_CHECK_DIGIT)
+
+
+def _form() -> dict:
+    return {
+        "steps": [
+            {
+                "key": "applicant",
+                "title": {"ja": "申請者", "en": "Applicant"},
+                "fields": [
+                    {
+                        "key": "full_name",
+                        "type": "text",
+                        "label": {"ja": "氏名", "en": "Name"},
+                        "required": True,
+                    },
+                    {
+                        "key": "my_number",
+                        "type": "my_number",
+                        "label": {"ja": "個人番号", "en": "Individual Number"},
+                        "required": True,
+                    },
+                ],
+            },
+            {
+                "key": "request",
+                "title": {"ja": "請求内容", "en": "Request"},
+                "fields": [
+                    {
+                        "key": "purpose",
+                        "type": "choice",
+                        "label": {"ja": "使用目的", "en": "Purpose"},
+                        "required": True,
+                        "choices": [
+                            {"value": "employment", "label": {"ja": "就職", "en": "Employment"}},
+                            {"value": "other", "label": {"ja": "その他", "en": "Other"}},
+                        ],
+                    },
+                    {
+                        "key": "purpose_detail",
+                        "type": "text",
+                        "label": {"ja": "具体的に", "en": "Details"},
+                        "required": True,
+                        "condition": {"field": "purpose", "op": "equals", "value": "other"},
+                    },
+                ],
+            },
+        ]
+    }
+
+
+def _client(user=None) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_ACCEPT_LANGUAGE="en")
+    if user is not None:
+        _instance, token = AuthToken.objects.create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT_LANGUAGE="en")
+    return client
+
+
+@pytest.fixture
+def procedure(government):
+    definition = valid_definition()
+    definition["form"] = _form()
+    created = procedure_create(
+        actor=None,
+        organization=government,
+        code="residence-certificate",
+        definition=definition,
+        title_ja="住民票の写しの交付",
+        title_en="Copy of residence record",
+        category="residence",
+        filer="individual",
+        identity_level="email_verified",
+        processing_days=5,
+    )
+    version_publish(actor=None, version=created.versions.get())
+    return created
+
+
+@pytest.fixture
+def resident(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def api(resident):
+    return _client(resident)
+
+
+@pytest.fixture
+def other_api(db):
+    return _client(UserFactory())
+
+
+def _error(response):
+    return response.json()["error"]
+
+
+def _start(api, **extra):
+    response = api.post(
+        APPLICATIONS, {"procedure": "residence-certificate", **extra}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def _url(application_id, action=""):
+    return f"{APPLICATIONS}{application_id}/{action}"
+
+
+def _step(api, application_id, step, answers):
+    return api.put(_url(application_id, f"steps/{step}/"), {"answers": answers}, format="json")
+
+
+def _complete(api, application_id):
+    assert _step(
+        api, application_id, "applicant", {"full_name": "山田 太郎", "my_number": MY_NUMBER}
+    ).json()["valid"]
+    assert _step(api, application_id, "request", {"purpose": "employment"}).json()["valid"]
+
+
+def _submitted(api, procedure):
+    application = _start(api)
+    _complete(api, application["id"])
+    response = api.post(_url(application["id"], "submit/"), {"declaration": True}, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def _raw_row(application_id) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT answers::text || data::text FROM applications_application WHERE id = %s",
+            [application_id],
+        )
+        return cursor.fetchone()[0]
+
+
+# --- Filing ---------------------------------------------------------------------------------
+
+
+def test_a_resident_fills_in_and_submits_an_application_step_by_step(api, resident, procedure):
+    draft = _start(api)
+    assert draft["status"] == "draft"
+    assert draft["status_label"] == "Draft"
+    assert draft["reference"] == ""
+    assert draft["procedure"] == {
+        "code": "residence-certificate",
+        "title": "Copy of residence record",
+    }
+    assert draft["version"] == 1
+    assert draft["current_step"] == "applicant"
+    assert draft["answers"] == {}
+    assert draft["data"] is None
+    assert draft["on_behalf_of"] is None
+    assert [step["key"] for step in draft["form"]["steps"]] == ["applicant", "request"]
+    assert [event["kind"] for event in draft["events"]] == ["draft_started"]
+    application_id = draft["id"]
+
+    # An invalid answer is reported, and still kept: a draft loses nothing.
+    invalid = _step(
+        api, application_id, "applicant", {"full_name": "山田 太郎", "my_number": WRONG_CHECK_DIGIT}
+    )
+    assert invalid.status_code == 200
+    assert invalid.json()["valid"] is False
+    assert list(invalid.json()["errors"]) == ["my_number"]
+    kept = api.get(_url(application_id)).json()
+    assert kept["answers"]["full_name"] == "山田 太郎"
+    assert kept["answers"]["my_number"] == "********9011"
+
+    fixed = _step(
+        api, application_id, "applicant", {"full_name": "山田 太郎", "my_number": MY_NUMBER}
+    )
+    assert fixed.json() == {"valid": True, "errors": {}}
+
+    # The detail is asked for only when the purpose is "other".
+    other = _step(api, application_id, "request", {"purpose": "other"})
+    assert other.json() == {
+        "valid": False,
+        "errors": {"purpose_detail": ["This field is required."]},
+    }
+    assert not api.get(_url(application_id, "check/")).json()["valid"]
+    chosen = _step(api, application_id, "request", {"purpose": "other", "purpose_detail": "留学"})
+    assert chosen.json()["valid"] is True
+
+    check = api.get(_url(application_id, "check/"))
+    assert check.status_code == 200
+    assert check.json() == {"valid": True, "errors": {}}
+
+    submitted = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
+
+    assert submitted.status_code == 200, submitted.json()
+    body = submitted.json()
+    assert body["id"] == application_id
+    assert body["status"] == "submitted"
+    assert REFERENCE.match(body["reference"])
+    assert body["submitted_at"]
+    assert body["data"] == {
+        "full_name": "山田 太郎",
+        "my_number": "********9018",
+        "purpose": "other",
+        "purpose_detail": "留学",
+    }
+    assert re.fullmatch(r"[0-9a-f]{64}", body["submission_digest"])
+    assert body["signature"]
+    assert [event["kind"] for event in body["events"]] == ["draft_started", "submitted"]
+    assert body["events"][1]["from_status"] == "draft"
+    assert body["events"][1]["to_status"] == "submitted"
+
+    # A double click, a retry: the same application, and only one filing.
+    again = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
+    assert again.status_code == 200
+    assert (again.json()["id"], again.json()["reference"]) == (application_id, body["reference"])
+    assert again.json()["submission_digest"] == body["submission_digest"]
+    assert (
+        Application.objects.filter(applicant=resident, status=ApplicationStatus.SUBMITTED).count()
+        == 1
+    )
+
+    listed = api.get(APPLICATIONS).json()
+    assert listed["count"] == 1
+    assert listed["results"][0] == {
+        "id": application_id,
+        "reference": body["reference"],
+        "procedure": {"code": "residence-certificate", "title": "Copy of residence record"},
+        "version": 1,
+        "status": "submitted",
+        "status_label": "Submitted",
+        "current_step": "request",
+        "created_at": body["created_at"],
+        "updated_at": body["updated_at"],
+        "submitted_at": body["submitted_at"],
+    }
+
+
+def test_a_hidden_conditional_answer_is_not_filed(api, procedure):
+    application_id = _start(api)["id"]
+    _step(api, application_id, "applicant", {"full_name": "山田 太郎", "my_number": MY_NUMBER})
+    _step(api, application_id, "request", {"purpose": "other", "purpose_detail": "留学"})
+    _step(api, application_id, "request", {"purpose": "employment", "purpose_detail": "留学"})
+
+    body = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json").json()
+
+    assert body["data"] == {
+        "full_name": "山田 太郎",
+        "my_number": "********9018",
+        "purpose": "employment",
+    }
+
+
+def test_submitting_an_incomplete_draft_lists_what_is_missing(api, procedure):
+    application_id = _start(api)["id"]
+    _step(api, application_id, "applicant", {"full_name": "", "my_number": ""})
+
+    response = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
+
+    assert response.status_code == 400
+    error = _error(response)
+    assert error["code"] == "validation_failed"
+    assert set(error["details"]) == {"full_name", "my_number", "purpose"}
+    assert error["details"]["full_name"] == ["This field is required."]
+    assert api.get(_url(application_id)).json()["status"] == "draft"
+
+
+def test_submitting_needs_the_declaration(api, procedure):
+    application_id = _start(api)["id"]
+    _complete(api, application_id)
+
+    refused = api.post(_url(application_id, "submit/"), {"declaration": False}, format="json")
+    missing = api.post(_url(application_id, "submit/"), {}, format="json")
+
+    for response in (refused, missing):
+        assert response.status_code == 400
+        assert _error(response)["code"] == "validation_failed"
+        assert "declaration" in _error(response)["details"]
+    assert Application.objects.get(pk=application_id).status == ApplicationStatus.DRAFT
+
+
+def test_the_individual_number_is_masked_everywhere_and_stored_encrypted(api, procedure):
+    responses = []
+    draft = api.post(APPLICATIONS, {"procedure": "residence-certificate"}, format="json")
+    responses.append(draft)
+    application_id = draft.json()["id"]
+    responses.append(
+        _step(
+            api,
+            application_id,
+            "applicant",
+            {"full_name": "山田 太郎", "my_number": MY_NUMBER},
+        )
+    )
+    responses.append(_step(api, application_id, "request", {"purpose": "employment"}))
+    responses.append(api.get(_url(application_id)))
+    responses.append(api.get(_url(application_id, "check/")))
+    responses.append(api.get(APPLICATIONS))
+    assert MY_NUMBER not in _raw_row(application_id)
+
+    responses.append(
+        api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
+    )
+    responses.append(
+        api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
+    )
+    responses.append(api.get(_url(application_id)))
+    responses.append(
+        api.post(_url(application_id, "withdraw/"), {"reason": "不要になった"}, format="json")
+    )
+
+    for response in responses:
+        assert response.status_code in (200, 201), response.content
+        assert MY_NUMBER.encode() not in response.content
+        assert MY_NUMBER[:8].encode() not in response.content
+    detail = responses[-1].json()
+    assert detail["answers"]["my_number"] == "********9018"
+    assert detail["data"]["my_number"] == "********9018"
+
+    stored = _raw_row(application_id)
+    assert MY_NUMBER not in stored
+    assert "encrypted" in stored
+    application = Application.objects.get(pk=application_id)
+    assert application.answers["my_number"] != MY_NUMBER
+    assert application.data["my_number"] != MY_NUMBER
+
+
+def test_filing_on_behalf_of_someone_needs_the_relationship(api, procedure):
+    missing = api.post(
+        APPLICATIONS,
+        {"procedure": "residence-certificate", "on_behalf_of_name": "山田 花子"},
+        format="json",
+    )
+    assert missing.status_code == 400
+    assert "on_behalf_of_relationship" in _error(missing)["details"]
+
+    draft = _start(api, on_behalf_of_name="山田 花子", on_behalf_of_relationship="母")
+    assert draft["on_behalf_of"] == {"name": "山田 花子", "relationship": "母"}
+
+
+@pytest.mark.parametrize("code", ["no-such-procedure", "only-a-draft", "retired-one"])
+def test_only_published_procedures_can_be_applied_for(api, government, procedure, code):
+    procedure_create(
+        actor=None,
+        organization=government,
+        code="only-a-draft",
+        definition=valid_definition(),
+        title_ja="下書き",
+        category="other",
+        filer="individual",
+        processing_days=5,
+    )
+    retired = procedure_create(
+        actor=None,
+        organization=government,
+        code="retired-one",
+        definition=valid_definition(),
+        title_ja="廃止",
+        category="other",
+        filer="individual",
+        processing_days=5,
+    )
+    version_publish(actor=None, version=retired.versions.get())
+    retired.status = "retired"
+    retired.save(update_fields=["status"])
+
+    response = api.post(APPLICATIONS, {"procedure": code}, format="json")
+
+    assert response.status_code == 404
+    assert _error(response)["code"] == "not_found"
+    assert not Application.objects.exists()
+
+
+def test_steps_are_checked_and_only_drafts_are_edited(api, procedure):
+    application_id = _start(api)["id"]
+
+    unknown = _step(api, application_id, "no_such_step", {"x": 1})
+    assert unknown.status_code == 404
+    assert _error(unknown)["code"] == "not_found"
+
+    not_an_object = api.put(
+        _url(application_id, "steps/applicant/"), {"answers": ["x"]}, format="json"
+    )
+    assert not_an_object.status_code == 400
+    assert "answers" in _error(not_an_object)["details"]
+
+    _complete(api, application_id)
+    api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
+
+    late = _step(api, application_id, "applicant", {"full_name": "別人"})
+    assert late.status_code == 409
+    assert _error(late)["code"] == "not_a_draft"
+    assert Application.objects.get(pk=application_id).data["full_name"] == "山田 太郎"
+
+
+def test_a_resident_deletes_a_draft_but_not_a_filing(api, procedure):
+    draft_id = _start(api)["id"]
+    deleted = api.delete(_url(draft_id))
+    assert deleted.status_code == 204
+    assert api.get(_url(draft_id)).status_code == 404
+
+    filed = _submitted(api, procedure)
+    refused = api.delete(_url(filed["id"]))
+    assert refused.status_code == 409
+    assert _error(refused)["code"] == "not_a_draft"
+    assert Application.objects.filter(pk=filed["id"]).exists()
+
+
+# --- Withdrawing ----------------------------------------------------------------------------
+
+
+def test_a_resident_withdraws_a_submitted_application_with_a_reason(api, procedure):
+    filed = _submitted(api, procedure)
+
+    without_reason = api.post(_url(filed["id"], "withdraw/"), {"reason": " "}, format="json")
+    assert without_reason.status_code == 400
+    assert "reason" in _error(without_reason)["details"]
+
+    response = api.post(
+        _url(filed["id"], "withdraw/"), {"reason": "別の窓口で取得しました"}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["status"] == "withdrawn"
+    assert body["status_label"] == "Withdrawn"
+    assert body["withdrawn_reason"] == "別の窓口で取得しました"
+    assert body["can_withdraw"] is False
+    assert body["reference"] == filed["reference"]
+    last = body["events"][-1]
+    assert last["kind"] == "withdrawn"
+    assert (last["from_status"], last["to_status"]) == ("submitted", "withdrawn")
+    assert last["message"] == "別の窓口で取得しました"
+    assert api.get(_url(filed["id"])).json()["events"] == body["events"]
+
+
+def test_a_draft_cannot_be_withdrawn(api, procedure):
+    application_id = _start(api)["id"]
+
+    response = api.post(_url(application_id, "withdraw/"), {"reason": "やめた"}, format="json")
+
+    assert response.status_code == 409
+    assert _error(response)["code"] == "cannot_withdraw"
+    assert Application.objects.get(pk=application_id).status == ApplicationStatus.DRAFT
+
+
+# --- Who sees what --------------------------------------------------------------------------
+
+
+OBJECT_REQUESTS = [
+    ("get", "", None),
+    ("get", "check/", None),
+    ("put", "steps/applicant/", {"answers": {"full_name": "乗っ取り"}}),
+    ("post", "submit/", {"declaration": True}),
+    ("post", "withdraw/", {"reason": "いたずら"}),
+    ("delete", "", None),
+]
+
+
+@pytest.mark.parametrize("filed", [False, True], ids=["draft", "submitted"])
+@pytest.mark.parametrize(("method", "action", "body"), OBJECT_REQUESTS)
+def test_another_residents_application_does_not_exist_for_them(
+    api, other_api, procedure, filed, method, action, body
+):
+    application = _submitted(api, procedure) if filed else _start(api)
+    before = Application.objects.get(pk=application["id"])
+
+    response = getattr(other_api, method)(_url(application["id"], action), body, format="json")
+
+    assert response.status_code == 404
+    assert _error(response)["code"] == "not_found"
+    after = Application.objects.get(pk=application["id"])
+    assert (after.status, after.answers, after.updated_at) == (
+        before.status,
+        before.answers,
+        before.updated_at,
+    )
+    assert other_api.get(APPLICATIONS).json()["count"] == 0
+
+
+def test_an_unknown_application_is_not_found(api, procedure):
+    response = api.get(_url(999999))
+    assert response.status_code == 404
+    assert _error(response)["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("get", APPLICATIONS, None),
+        ("post", APPLICATIONS, {"procedure": "residence-certificate"}),
+        ("get", f"{APPLICATIONS}1/", None),
+        ("put", f"{APPLICATIONS}1/steps/applicant/", {"answers": {}}),
+        ("post", f"{APPLICATIONS}1/submit/", {"declaration": True}),
+        ("post", f"{APPLICATIONS}1/withdraw/", {"reason": "x"}),
+        ("delete", f"{APPLICATIONS}1/", None),
+    ],
+)
+def test_anonymous_callers_must_log_in(procedure, method, url, body):
+    response = getattr(_client(), method)(url, body, format="json")
+    assert response.status_code == 401
+    assert _error(response)["code"] == "not_authenticated"
+    assert not Application.objects.exists()
+
+
+def test_the_list_is_paginated_and_its_query_count_does_not_grow(
+    api, resident, procedure, django_assert_max_num_queries
+):
+    def drafts(count):
+        for _ in range(count):
+            _start(api)
+
+    drafts(3)
+    with django_assert_max_num_queries(4):
+        small = api.get(APPLICATIONS)
+    assert small.json()["count"] == 3
+
+    drafts(7)
+    with django_assert_max_num_queries(4):
+        large = api.get(APPLICATIONS)
+    assert large.json()["count"] == 10
+    assert len(large.json()["results"]) == 10
+
+    page = api.get(APPLICATIONS, {"page_size": 4, "page": 2}).json()
+    assert page["count"] == 10
+    assert len(page["results"]) == 4
+    assert page["next"] and page["previous"]
