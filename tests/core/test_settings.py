@@ -21,7 +21,12 @@ GOOD = {
 
 
 def _manage(*args, env):
-    clean = {key: value for key, value in os.environ.items() if key not in GOOD}
+    # Production settings see only what a deployment would set.
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in GOOD and key != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
