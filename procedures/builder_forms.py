@@ -22,7 +22,7 @@ from procedures.forms.conditions import OPERATORS
 from procedures.forms.definition import definition_schema
 from procedures.forms.text import localized_text
 from procedures.models import Category, Filer, IdentityLevel, LifeEvent, Principle
-from procedures.services import CODE_PATTERN
+from procedures.services import CODE_PATTERN, PROCEDURE_FIELDS
 
 KEY_HELP = _(
     "Lower-case letters, digits and underscores, starting with a letter, e.g. business_name."
@@ -388,43 +388,13 @@ class ProcedureForm(forms.Form):
 
     @classmethod
     def initial_from(cls, procedure) -> dict[str, Any]:
-        return {
-            name: getattr(procedure, name)
-            for name in (
-                "title_ja",
-                "title_en",
-                "description_ja",
-                "description_en",
-                "legal_basis_ja",
-                "legal_basis_en",
-                "category",
-                "life_events",
-                "filer",
-                "identity_level",
-                "processing_days",
-                "annual_volume",
-            )
-        }
+        return {name: getattr(procedure, name) for name in PROCEDURE_FIELDS}
 
     def procedure_fields(self) -> dict[str, Any]:
         """The keyword arguments of procedure_create / procedure_update."""
         data = self.cleaned_data
-        fields = {
-            name: data[name]
-            for name in (
-                "title_ja",
-                "title_en",
-                "description_ja",
-                "description_en",
-                "legal_basis_ja",
-                "legal_basis_en",
-                "category",
-                "filer",
-                "identity_level",
-                "processing_days",
-                "annual_volume",
-            )
-        }
+        fields = {name: data[name] for name in PROCEDURE_FIELDS if name != "life_events"}
+        # In the catalogue's order, whatever order the boxes were ticked in.
         fields["life_events"] = [
             event for event in LifeEvent.values if event in data["life_events"]
         ]
