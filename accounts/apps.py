@@ -15,6 +15,7 @@ class AccountsConfig(AppConfig):
         core_demo.register("accounts", demo.seed, order=10)
 
         register(NavItem(_("Home"), "home", order=0, anonymous=True))
+        register(NavItem(_("Notifications"), "accounts:notifications", order=850))
         register(NavItem(_("My account"), "accounts:profile", order=900))
         register(
             NavItem(

@@ -15,7 +15,7 @@ from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext_lazy as _
@@ -24,7 +24,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 from knox.settings import knox_settings
 
-from accounts.models import Language, Membership, Organization, OrganizationKind, Role, User
+from accounts.models import (
+    Language,
+    Membership,
+    Notification,
+    Organization,
+    OrganizationKind,
+    Role,
+    User,
+)
 from accounts.permissions import (
     Action,
     actor_is_staff,
@@ -494,3 +502,37 @@ def api_token_revoke(*, actor: User, token_key: str) -> None:
             target=actor,
             data={"token_key": token_key},
         )
+
+
+# --- Notifications -------------------------------------------------------------------------
+
+
+def notify(
+    *, user: User, subject: Any, body: Any, params: dict | None = None, link: str = ""
+) -> Notification:
+    """Tell a user something, in the app and by e-mail (sent after commit). The
+    lazy texts are translated into the user's own language, then filled with
+    `params` (callables among them are called then, e.g. a bilingual title)."""
+    from accounts.tasks import send_notification_email
+
+    with translation.override(user.preferred_language):
+        # A callable parameter is evaluated here, in the user's language too.
+        params = {
+            key: value() if callable(value) else value for key, value in (params or {}).items()
+        }
+        notification = Notification.objects.create(
+            user=user,
+            subject=(str(subject) % params)[:200],
+            body=str(body) % params,
+            link=link[:300],
+        )
+    transaction.on_commit(lambda: send_notification_email.delay(notification.pk))
+    return notification
+
+
+def notification_mark_read(*, actor: User, notification_id: int | None = None) -> int:
+    """Mark one of the actor's notifications (or all of them) as read."""
+    unread = Notification.objects.filter(user=actor, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=timezone.now())

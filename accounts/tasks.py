@@ -23,3 +23,30 @@ def send_verification_email(user_id: int) -> None:
         subject = render_to_string("accounts/email/verify_subject.txt", context).strip()
         body = render_to_string("accounts/email/verify_body.txt", context)
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
+def send_notification_email(notification_id: int) -> None:
+    """E-mail a notification once (a redelivered task finds it already sent)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from accounts.models import Notification
+
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=notification_id, emailed_at__isnull=True)
+            .first()
+        )
+        if notification is None:
+            return
+        body = notification.body
+        if notification.link:
+            body += "\n\n" + settings.SITE_URL + notification.link
+        send_mail(
+            notification.subject, body, settings.DEFAULT_FROM_EMAIL, [notification.user.email]
+        )
+        notification.emailed_at = timezone.now()
+        notification.save(update_fields=["emailed_at"])

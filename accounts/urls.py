@@ -15,6 +15,7 @@ urlpatterns = [
     path("2fa/", views.two_factor_view, name="two_factor"),
     path("language/", views.set_language_view, name="set_language"),
     path("profile/", views.profile_view, name="profile"),
+    path("notifications/", views.notifications_view, name="notifications"),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",

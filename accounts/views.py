@@ -237,3 +237,16 @@ class PasswordResetView(auth_views.PasswordResetView):
         # Links in the mail point at SITE_URL, not at whatever Host the request named.
         self.extra_email_context = {"site_url": settings.SITE_URL}
         return super().form_valid(form)
+
+
+@login_required
+def notifications_view(request: HttpRequest) -> HttpResponse:
+    """The user's messages, newest first; POST marks one (or all) as read."""
+    if request.method == "POST":
+        raw = request.POST.get("notification", "")
+        services.notification_mark_read(
+            actor=request.user, notification_id=int(raw) if raw.isdigit() else None
+        )
+        return redirect("accounts:notifications")
+    notifications = request.user.notifications.all()[:100]
+    return render(request, "accounts/notifications.html", {"notifications": notifications})

@@ -26,7 +26,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from accounts.services import notify
 from applications.models import (
     Application,
     ApplicationEvent,
@@ -213,6 +215,19 @@ def receipt_issue(*, application_id: int) -> IssuedDocument:
                 application=application,
                 kind=EventKind.RECEIPT_ISSUED,
                 to_status=application.status,
+            )
+            notify(
+                user=application.applicant,
+                subject=gettext_lazy("Application %(reference)s received"),
+                body=gettext_lazy(
+                    "We received your application (%(procedure)s). Your receipt is ready to "
+                    "download on the application's page. Reference number: %(reference)s."
+                ),
+                params={
+                    "reference": application.reference,
+                    "procedure": lambda: application.procedure.title,
+                },
+                link=reverse("applications:detail", args=[application.pk]),
             )
             audit_record(
                 action="applications.receipt_issued",

@@ -288,3 +288,28 @@ def test_the_receipt_is_issued_after_submission_and_downloadable(
     response = client.get(f"/applications/{application.pk}/documents/{document.pk}/")
     assert response.status_code == 200
     assert b"".join(response.streaming_content).startswith(b"%PDF")
+
+
+def test_the_resident_is_notified_in_the_app_and_by_email_in_their_language(
+    client, procedure, resident, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    settings.MEDIA_ROOT = tmp_path
+    resident.preferred_language = "en"
+    resident.save()
+    application, location = _start(client)
+    client.post(location, {"f.full_name": "山田 花子", "f.my_number": MY_NUMBER})
+    client.post(f"/applications/{application.pk}/steps/request/", {"f.purpose": "loan"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/applications/{application.pk}/check/", {"declaration": "on"})
+    application.refresh_from_db()
+
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject == f"Application {application.reference} received"
+    assert "Tax certificate" in mail.outbox[0].body
+    assert f"/applications/{application.pk}/" in mail.outbox[0].body
+    page = client.get("/accounts/notifications/").content.decode()
+    assert f"Application {application.reference} received" in page
+    client.post("/accounts/notifications/", {})
+    assert resident.notifications.filter(read_at__isnull=True).count() == 0
