@@ -129,3 +129,53 @@ class ProcedureVersionFactory(factory.django.DjangoModelFactory):
     number = 1
     state = "draft"
     definition = factory.LazyFunction(valid_definition)
+
+
+# --- Published procedures for filing tests ---------------------------------------------------
+
+MY_NUMBER = "123456789018"  # a valid Individual Number (check digit 8)
+
+
+def applicant_step() -> dict:
+    """The step most filing tests start with: a name and an Individual Number."""
+    return {
+        "key": "applicant",
+        "title": {"ja": "申請者", "en": "Applicant"},
+        "fields": [
+            {
+                "key": "full_name",
+                "type": "text",
+                "label": {"ja": "氏名", "en": "Name"},
+                "required": True,
+            },
+            {
+                "key": "my_number",
+                "type": "my_number",
+                "label": {"ja": "個人番号", "en": "My Number"},
+                "required": True,
+            },
+        ],
+    }
+
+
+def publish_procedure(*, code: str, definition: dict, organization=None, **fields):
+    """A procedure created and published through the services, as seeding does.
+    Without an organization, it belongs to a new government "city"."""
+    from procedures.services import procedure_create, version_publish
+
+    if organization is None:
+        organization = organization_create(
+            code="city", name_ja="市", kind=OrganizationKind.GOVERNMENT
+        )
+    values = {
+        "category": "other",
+        "filer": "individual",
+        "identity_level": "email_verified",
+        "processing_days": 5,
+        **fields,
+    }
+    procedure = procedure_create(
+        actor=None, organization=organization, code=code, definition=definition, **values
+    )
+    version_publish(actor=None, version=procedure.versions.get())
+    return procedure

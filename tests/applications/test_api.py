@@ -8,13 +8,12 @@ from stdnum.jp import in_ as individual_number
 
 from applications.models import Application, ApplicationStatus
 from procedures.services import procedure_create, version_publish
-from tests.factories import UserFactory, valid_definition
+from tests.factories import MY_NUMBER, UserFactory, applicant_step, valid_definition
 
 pytestmark = pytest.mark.django_db
 
 APPLICATIONS = "/api/v1/applications/"
 REFERENCE = re.compile(r"^[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]$")
-MY_NUMBER = "123456789018"
 assert individual_number.is_valid(MY_NUMBER)
 WRONG_CHECK_DIGIT = "123456789011"
 assert not individual_number.is_valid(WRONG_CHECK_DIGIT)
@@ -23,24 +22,7 @@ assert not individual_number.is_valid(WRONG_CHECK_DIGIT)
 def _form() -> dict:
     return {
         "steps": [
-            {
-                "key": "applicant",
-                "title": {"ja": "申請者", "en": "Applicant"},
-                "fields": [
-                    {
-                        "key": "full_name",
-                        "type": "text",
-                        "label": {"ja": "氏名", "en": "Name"},
-                        "required": True,
-                    },
-                    {
-                        "key": "my_number",
-                        "type": "my_number",
-                        "label": {"ja": "個人番号", "en": "Individual Number"},
-                        "required": True,
-                    },
-                ],
-            },
+            applicant_step(),
             {
                 "key": "request",
                 "title": {"ja": "請求内容", "en": "Request"},

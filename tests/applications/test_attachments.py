@@ -1,12 +1,9 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.models import OrganizationKind
-from accounts.services import organization_create
 from applications.models import Application, Attachment
 from applications.uploads import safe_name
-from procedures import services as procedure_services
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, publish_procedure
 
 pytestmark = pytest.mark.django_db
 
@@ -42,19 +39,14 @@ DEFINITION = {
 @pytest.fixture
 def application(client, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    city = organization_create(code="city", name_ja="市", kind=OrganizationKind.GOVERNMENT)
-    procedure = procedure_services.procedure_create(
-        actor=None,
-        organization=city,
+    publish_procedure(
         code="permit",
         definition=DEFINITION,
         title_ja="許可申請",
         category="business",
         filer="business",
-        identity_level="email_verified",
         processing_days=10,
     )
-    procedure_services.version_publish(actor=None, version=procedure.versions.get())
     user = UserFactory(preferred_language="en")
     client.post("/accounts/login/", {"email": user.email, "password": PASSWORD})
     client.post("/applications/start/permit/")

@@ -12,10 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import override_settings
-from stdnum.jp import in_ as individual_number
 
-from accounts.models import OrganizationKind
-from accounts.services import organization_create
 from applications.documents import (
     normalize_verification_code,
     receipt_issue,
@@ -32,35 +29,15 @@ from applications.tasks import issue_receipt
 from audit.models import AuditEvent
 from core import pdf
 from core.errors import Conflict
-from procedures import services as procedure_services
-from tests.factories import UserFactory
+from tests.factories import MY_NUMBER, UserFactory, applicant_step, publish_procedure
 
 pytestmark = pytest.mark.django_db
 
-MY_NUMBER_BODY = "12345678901"
-MY_NUMBER = MY_NUMBER_BODY + individual_number.calc_check_digit(MY_NUMBER_BODY)
 
 DEFINITION = {
     "form": {
         "steps": [
-            {
-                "key": "applicant",
-                "title": {"ja": "申請者", "en": "Applicant"},
-                "fields": [
-                    {
-                        "key": "full_name",
-                        "type": "text",
-                        "label": {"ja": "氏名", "en": "Name"},
-                        "required": True,
-                    },
-                    {
-                        "key": "my_number",
-                        "type": "my_number",
-                        "label": {"ja": "個人番号", "en": "My Number"},
-                        "required": True,
-                    },
-                ],
-            },
+            applicant_step(),
             {
                 "key": "household",
                 "title": {"ja": "世帯", "en": "Household"},
@@ -107,21 +84,14 @@ DEFINITION = {
 
 @pytest.fixture
 def procedure(db):
-    city = organization_create(code="city", name_ja="市", kind=OrganizationKind.GOVERNMENT)
-    procedure = procedure_services.procedure_create(
-        actor=None,
-        organization=city,
+    return publish_procedure(
         code="childcare-allowance",
         definition=DEFINITION,
         title_ja="児童手当認定請求",
         title_en="Child allowance claim",
         category="childcare",
-        filer="individual",
-        identity_level="email_verified",
         processing_days=14,
     )
-    procedure_services.version_publish(actor=None, version=procedure.versions.get())
-    return procedure
 
 
 @pytest.fixture

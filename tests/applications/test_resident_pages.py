@@ -4,43 +4,20 @@ import threading
 
 import pytest
 from django.db import connection
-from stdnum.jp import in_ as individual_number
 
-from accounts.models import OrganizationKind
-from accounts.services import organization_create
 from applications.models import Application, ApplicationStatus, CaseCount
 from applications.services import application_start, application_submit
 from audit.models import AuditEvent
 from core.signing import canonical_json, sha256_hex, verify_digest
-from procedures import services as procedure_services
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import MY_NUMBER, PASSWORD, UserFactory, applicant_step, publish_procedure
 
 pytestmark = pytest.mark.django_db
 
-MY_NUMBER_BODY = "12345678901"
-MY_NUMBER = MY_NUMBER_BODY + individual_number.calc_check_digit(MY_NUMBER_BODY)
 
 DEFINITION = {
     "form": {
         "steps": [
-            {
-                "key": "applicant",
-                "title": {"ja": "申請者", "en": "Applicant"},
-                "fields": [
-                    {
-                        "key": "full_name",
-                        "type": "text",
-                        "label": {"ja": "氏名", "en": "Name"},
-                        "required": True,
-                    },
-                    {
-                        "key": "my_number",
-                        "type": "my_number",
-                        "label": {"ja": "個人番号", "en": "My Number"},
-                        "required": True,
-                    },
-                ],
-            },
+            applicant_step(),
             {
                 "key": "request",
                 "title": {"ja": "申請内容", "en": "Request"},
@@ -75,21 +52,14 @@ DEFINITION = {
 
 @pytest.fixture
 def procedure(db):
-    city = organization_create(code="city", name_ja="市", kind=OrganizationKind.GOVERNMENT)
-    procedure = procedure_services.procedure_create(
-        actor=None,
-        organization=city,
+    return publish_procedure(
         code="tax-cert",
         definition=DEFINITION,
         title_ja="納税証明書交付申請",
         title_en="Tax certificate",
         category="tax",
-        filer="individual",
-        identity_level="email_verified",
         processing_days=3,
     )
-    procedure_services.version_publish(actor=None, version=procedure.versions.get())
-    return procedure
 
 
 @pytest.fixture
