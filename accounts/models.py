@@ -172,3 +172,38 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class IdentityVerification(models.Model):
+    """An identity an external provider (OpenID Connect) vouched for, attached to an
+    account that logs in with its password. The provider's subject identifies the
+    person; one subject of one issuer belongs to one account only, so nobody can
+    file as a person already verified on another account. Verifying again with the
+    same subject refreshes the row (name, address and time)."""
+
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="identity_verifications",
+    )
+    issuer = models.CharField(_("identity provider"), max_length=255)
+    subject = models.CharField(_("subject identifier"), max_length=255)
+    full_name = models.CharField(_("full name"), max_length=200)
+    birth_date = models.DateField(_("date of birth"))
+    address = models.CharField(_("address"), max_length=500, blank=True)
+    verified_at = models.DateTimeField(_("verified at"))
+
+    class Meta:
+        ordering = ["-verified_at", "-id"]
+        verbose_name = _("identity verification")
+        verbose_name_plural = _("identity verifications")
+        indexes = [models.Index(fields=["user", "-verified_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer", "subject"], name="accounts_identity_subject_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.issuer})"

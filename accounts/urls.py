@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("language/", views.set_language_view, name="set_language"),
     path("profile/", views.profile_view, name="profile"),
     path("notifications/", views.notifications_view, name="notifications"),
+    path("identity/", include("accounts.identity.urls")),
     path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "password-reset/sent/",

@@ -25,6 +25,7 @@ from accounts.forms import (
     RevokeTokenForm,
     SignUpForm,
 )
+from accounts.identity.selectors import verified_identity
 from accounts.permissions import actor_is_staff
 from core.errors import DomainError
 
@@ -212,6 +213,7 @@ def profile_view(request: HttpRequest) -> HttpResponse:
         {
             "memberships": memberships,
             "tokens": tokens,
+            "identity": verified_identity(request.user),
             "language_form": LanguageForm(initial={"language": request.user.preferred_language}),
         },
     )

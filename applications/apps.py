@@ -8,5 +8,13 @@ class ApplicationsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.navigation import NavItem, register
+        from accounts.permissions import Action
+        from applications import demo
+        from core import demo as core_demo
 
+        core_demo.register("applications", demo.seed, order=30)
         register(NavItem(_("My applications"), "applications:list", order=20))
+        # The clerks' queue, for whoever may review applications somewhere.
+        register(
+            NavItem(_("Queue"), "casework:queue", order=200, requires=Action.REVIEW_APPLICATIONS)
+        )

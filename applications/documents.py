@@ -1,9 +1,10 @@
-"""Documents the platform issues for an application (the receipt, 受付票, for now),
-and checking one that someone holds.
+"""Documents the platform issues for an application (the receipt, 受付票, and the
+decision: permit, certificate or notice), and checking one that someone holds.
 
 Rules enforced here:
-- an application gets exactly one receipt, however often issuing is retried (the
-  application row is locked while it is made; a partial unique constraint backs it);
+- an application gets exactly one receipt and one decision document, however often
+  issuing is retried (the application row is locked while it is made; a partial
+  unique constraint backs it);
 - a receipt shows what was filed, with the Individual Number masked and files only
   counted, and is rendered from the very data its content digest covers;
 - the platform signs a seal binding the kind, the verification code, the content
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,15 +31,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.services import notify
+from applications.casework import transition_check, transition_take
 from applications.models import (
     Application,
     ApplicationEvent,
+    ApplicationStatus,
+    Decision,
     DocumentKind,
     EventKind,
     IssuedDocument,
 )
 from applications.reference import ALPHABET
 from applications.services import reveal
+from applications.workflow import GUARDS
 from audit.services import audit_record
 from core.errors import Conflict, NotFound
 from core.pdf import qr_svg_data_uri, render_pdf
@@ -50,6 +56,7 @@ from procedures.forms.text import localized_text
 TOKYO = ZoneInfo("Asia/Tokyo")
 CODE_LENGTH = 16
 RECEIPT_TEMPLATE = "pdf/receipt.html"
+DECISION_TEMPLATE = "pdf/decision.html"
 
 
 # --- Verification codes ---------------------------------------------------------------
@@ -159,12 +166,37 @@ def _unused_code() -> str:
     return code  # 31**16 codes: a repeat here is practically impossible; the index decides
 
 
-def receipt_issue(*, application_id: int) -> IssuedDocument:
-    """Issue the receipt of a submitted application, or return the one already
-    issued. Safe to call again and again (task retries, redelivery after a crash)."""
-    existing = IssuedDocument.objects.filter(
-        application_id=application_id, kind=DocumentKind.RECEIPT
-    ).first()
+def _render(template: str, content: dict, code: str) -> tuple[str, bytes]:
+    content_digest = sha256_hex(canonical_json(content))
+    pdf_bytes = render_pdf(
+        template,
+        {
+            "content": content,
+            "content_digest": content_digest,
+            "verification_url": verification_url(code),
+            "verify_page_url": f"{settings.SITE_URL}{reverse('verify')}",
+            "qr_code": qr_svg_data_uri(verification_url(code)),
+        },
+    )
+    return content_digest, pdf_bytes
+
+
+def _issue_once(
+    *,
+    application_id: int,
+    kind: str,
+    template: str,
+    build: Callable[[Application, str, datetime], dict[str, Any]],
+    title: Callable[[Application], str],
+    check: Callable[[Application], None],
+    issued: Callable[[Application, IssuedDocument], None],
+) -> IssuedDocument:
+    """Issue the one document of `kind` for an application, or return the one
+    already issued. Safe to call again and again (task retries, redelivery after a
+    crash): the application row is locked while it is made, and a partial unique
+    constraint backs that up. `check` refuses when the application is not ready;
+    `issued` runs in the same transaction (timeline, notification, audit)."""
+    existing = IssuedDocument.objects.filter(application_id=application_id, kind=kind).first()
     if existing is not None:
         return existing
     stored_name = ""
@@ -172,65 +204,36 @@ def receipt_issue(*, application_id: int) -> IssuedDocument:
         with transaction.atomic():
             application = (
                 Application.objects.select_for_update(of=("self",))
-                .select_related("procedure", "version", "applicant")
+                .select_related("procedure__owning_organization", "version", "applicant")
                 .filter(pk=application_id)
                 .first()
             )
             if application is None:
                 raise NotFound()
-            existing = application.documents.filter(kind=DocumentKind.RECEIPT).first()
+            existing = application.documents.filter(kind=kind).first()
             if existing is not None:
                 return existing  # issued while we waited for the lock
-            if application.is_draft or not application.submitted_at:
-                raise Conflict(_("A draft has no receipt."), code="not_submitted")
-
+            check(application)
             issued_at = timezone.now()
             code = _unused_code()
-            content = _receipt_content(application, code, issued_at)
-            content_digest = sha256_hex(canonical_json(content))
-            pdf_bytes = render_pdf(
-                RECEIPT_TEMPLATE,
-                {
-                    "content": content,
-                    "content_digest": content_digest,
-                    "verification_url": verification_url(code),
-                    "verify_page_url": f"{settings.SITE_URL}{reverse('verify')}",
-                    "qr_code": qr_svg_data_uri(verification_url(code)),
-                },
-            )
+            content = build(application, code, issued_at)
+            content_digest, pdf_bytes = _render(template, content, code)
             document = IssuedDocument(
                 application=application,
-                kind=DocumentKind.RECEIPT,
-                title=f"受付票 {application.reference}",
+                kind=kind,
+                title=title(application)[:200],
                 verification_code=code,
                 content=content,
                 content_digest=content_digest,
                 pdf_digest=sha256_hex(pdf_bytes),
             )
             document.signature = sign_digest(sha256_hex(canonical_json(document.seal)))
-            document.pdf.save("receipt.pdf", ContentFile(pdf_bytes), save=False)
+            document.pdf.save(f"{kind}.pdf", ContentFile(pdf_bytes), save=False)
             stored_name = document.pdf.name
             document.save()
-            ApplicationEvent.objects.create(
-                application=application,
-                kind=EventKind.RECEIPT_ISSUED,
-                to_status=application.status,
-            )
-            notify(
-                user=application.applicant,
-                subject=gettext_lazy("Application %(reference)s received"),
-                body=gettext_lazy(
-                    "We received your application (%(procedure)s). Your receipt is ready to "
-                    "download on the application's page. Reference number: %(reference)s."
-                ),
-                params={
-                    "reference": application.reference,
-                    "procedure": lambda: application.procedure.title,
-                },
-                link=reverse("applications:detail", args=[application.pk]),
-            )
+            issued(application, document)
             audit_record(
-                action="applications.receipt_issued",
+                action=f"applications.{kind}_issued",
                 target=application,
                 data={
                     "document": document.pk,
@@ -241,11 +244,9 @@ def receipt_issue(*, application_id: int) -> IssuedDocument:
             )
     except IntegrityError:
         _discard(stored_name)
-        # The constraint kept it to one receipt (a writer that did not take the
-        # lock got there first): that one is the answer.
-        existing = IssuedDocument.objects.filter(
-            application_id=application_id, kind=DocumentKind.RECEIPT
-        ).first()
+        # The constraint kept it to one (a writer that did not take the lock got
+        # there first): that one is the answer.
+        existing = IssuedDocument.objects.filter(application_id=application_id, kind=kind).first()
         if existing is None:
             raise
         return existing
@@ -253,6 +254,158 @@ def receipt_issue(*, application_id: int) -> IssuedDocument:
         _discard(stored_name)
         raise
     return document
+
+
+def _receipt_ready(application: Application) -> None:
+    if application.is_draft or not application.submitted_at:
+        raise Conflict(_("A draft has no receipt."), code="not_submitted")
+
+
+def _receipt_issued(application: Application, document: IssuedDocument) -> None:
+    ApplicationEvent.objects.create(
+        application=application, kind=EventKind.RECEIPT_ISSUED, to_status=application.status
+    )
+    notify(
+        user=application.applicant,
+        subject=gettext_lazy("Application %(reference)s received"),
+        body=gettext_lazy(
+            "We received your application (%(procedure)s). Your receipt is ready to "
+            "download on the application's page. Reference number: %(reference)s."
+        ),
+        params={
+            "reference": application.reference,
+            "procedure": lambda: application.procedure.title,
+        },
+        link=reverse("applications:detail", args=[application.pk]),
+    )
+
+
+def receipt_issue(*, application_id: int) -> IssuedDocument:
+    """Issue the receipt (受付票) of a submitted application, exactly once."""
+    return _issue_once(
+        application_id=application_id,
+        kind=DocumentKind.RECEIPT,
+        template=RECEIPT_TEMPLATE,
+        build=_receipt_content,
+        title=lambda application: f"受付票 {application.reference}",
+        check=_receipt_ready,
+        issued=_receipt_issued,
+    )
+
+
+# --- The decision -------------------------------------------------------------------------
+
+# 教示 (Administrative Complaint Review Act art. 82, Administrative Case Litigation
+# Act art. 46): a refusal must tell the resident how to challenge it.
+APPEAL = {
+    "ja": (
+        "この処分に不服がある場合は、この処分があったことを知った日の翌日から起算して"
+        "3か月以内に、審査請求をすることができます。また、この処分の取消しの訴えは、"
+        "この処分があったことを知った日から6か月以内に提起することができます。"
+    ),
+    "en": (
+        "If you disagree with this decision, you may file a request for review within "
+        "three months from the day after you learned of it, and an action for its "
+        "revocation within six months from the day you learned of it."
+    ),
+}
+
+REFUSAL_TITLE = {"ja": "不許可決定通知書", "en": "Notice of Refusal"}
+APPROVAL_TITLE = {"ja": "決定通知書", "en": "Notice of Decision"}
+
+
+def _decision_ready(application: Application) -> None:
+    if application.decision not in (
+        Decision.APPROVE,
+        Decision.REJECT,
+    ) or application.status not in (
+        ApplicationStatus.APPROVED,
+        ApplicationStatus.REJECTED,
+    ):
+        raise Conflict(_("No decision has been taken yet."), code="not_decided")
+    problem = GUARDS["payment_settled"](application, None)
+    if problem is not None:
+        raise Conflict(problem, code="payment_due")
+
+
+def _decision_content(application: Application, code: str, issued_at: datetime) -> dict[str, Any]:
+    content = _receipt_content(application, code, issued_at)
+    approved = application.decision == Decision.APPROVE
+    result = application.version.definition.get("result_document") or {}
+    title = (result.get("title") or APPROVAL_TITLE) if approved else REFUSAL_TITLE
+    body = (result.get("body") or {}) if approved else {}
+    organization = application.procedure.owning_organization
+    content.update(
+        {
+            "kind": DocumentKind.DECISION.value,
+            "decision": application.decision,
+            "document": {
+                "kind": result.get("kind", "notice") if approved else "notice",
+                "title_ja": title.get("ja", ""),
+                "title_en": title.get("en", ""),
+                "body_ja": body.get("ja", ""),
+                "body_en": body.get("en", ""),
+            },
+            "reason": "" if approved else application.decision_reason,
+            "appeal": None if approved else APPEAL,
+            "decided_at": _tokyo_time(application.decided_at or issued_at),
+            "issuer": {"name_ja": organization.name_ja, "name_en": organization.name_en},
+            "revision": application.revision,
+        }
+    )
+    if not approved:
+        content["answers"], content["attachments"] = [], []
+    return content
+
+
+def _decision_issued(application: Application, document: IssuedDocument) -> None:
+    transition = transition_check(application, None, "issue_result", "")
+    transition_take(application, None, transition)
+    approved = application.decision == Decision.APPROVE
+    notify(
+        user=application.applicant,
+        subject=gettext_lazy("Decision on your application %(reference)s"),
+        body=(
+            gettext_lazy(
+                "Your application (%(procedure)s) was approved. The signed document is ready "
+                "to download on the application's page."
+            )
+            if approved
+            else gettext_lazy(
+                "A decision was taken on your application (%(procedure)s): it was not "
+                "approved. The notice with the reason and how to appeal is ready to download "
+                "on the application's page."
+            )
+        ),
+        params={
+            "reference": application.reference,
+            "procedure": lambda: application.procedure.title,
+        },
+        link=reverse("applications:detail", args=[application.pk]),
+    )
+
+
+def decision_issue(*, application_id: int) -> IssuedDocument:
+    """Issue the signed decision document (permit, certificate or notice; or the
+    notice of refusal with its reason and how to appeal), deliver it to the
+    resident's page and close the case (`issue_result`). Waits, by refusing, while
+    a fee due on approval is unpaid."""
+    return _issue_once(
+        application_id=application_id,
+        kind=DocumentKind.DECISION,
+        template=DECISION_TEMPLATE,
+        build=_decision_content,
+        title=lambda application: f"{_decision_content_title(application)} {application.reference}",
+        check=_decision_ready,
+        issued=_decision_issued,
+    )
+
+
+def _decision_content_title(application: Application) -> str:
+    if application.decision == Decision.APPROVE:
+        result = application.version.definition.get("result_document") or {}
+        return (result.get("title") or APPROVAL_TITLE).get("ja", "")
+    return REFUSAL_TITLE["ja"]
 
 
 def _discard(name: str) -> None:

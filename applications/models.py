@@ -3,7 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +29,11 @@ class ApplicationStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
     RESULT_ISSUED = "result_issued", _("Result issued")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
 
 
 # A decision has been taken (or the resident left): nothing more to withdraw.
@@ -87,6 +92,53 @@ class Application(TimeStampedModel):
     submission_digest = models.CharField(_("digest of the filing"), max_length=64, blank=True)
     signature = models.CharField(_("platform signature"), max_length=200, blank=True)
     withdrawn_reason = models.TextField(_("reason for withdrawal"), blank=True)
+    # The current version of the filing: 1 at submission, +1 per answered correction.
+    revision = models.PositiveSmallIntegerField(_("revision"), default=0)
+    fee_amount = models.PositiveIntegerField(_("fee (yen)"), default=0)
+
+    # Casework (the workflow engine writes these).
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_applications",
+    )
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    # The processing period runs from the day the filing is complete (submitted,
+    # or its fee paid when due before review).
+    clock_started_on = models.DateField(null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    # Business days spent waiting for the resident's corrections: they do not
+    # count toward the processing period (Administrative Procedure Act, art. 6).
+    paused_business_days = models.PositiveSmallIntegerField(default=0)
+    recommendation = models.CharField(
+        _("recommendation"), max_length=10, choices=Decision.choices, blank=True
+    )
+    recommended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recommended by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recommendation_reason = models.TextField(_("reason for the recommendation"), blank=True)
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    # The daily reminder and escalation run at most once per application per day.
+    reminded_on = models.DateField(null=True, blank=True)
+    escalated_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]
@@ -95,6 +147,10 @@ class Application(TimeStampedModel):
         indexes = [
             models.Index(fields=["applicant", "-updated_at"]),
             models.Index(fields=["procedure", "status"]),
+            # The clerk queue: keyset pagination by due date or submission time.
+            models.Index(fields=["status", "due_date", "id"]),
+            models.Index(fields=["status", "submitted_at", "id"]),
+            models.Index(fields=["assignee", "status"]),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -105,6 +161,13 @@ class Application(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(status="draft") | (~Q(reference="") & Q(submitted_at__isnull=False)),
                 name="application_submitted_has_reference",
+            ),
+            # Four eyes, kept by the database too: who recommended never decides.
+            models.CheckConstraint(
+                condition=Q(recommended_by__isnull=True)
+                | Q(decided_by__isnull=True)
+                | ~Q(recommended_by=F("decided_by")),
+                name="application_four_eyes",
             ),
         ]
 
@@ -123,6 +186,25 @@ class Application(TimeStampedModel):
     def can_withdraw(self) -> bool:
         return self.status not in CLOSED_STATUSES and self.status != ApplicationStatus.DRAFT
 
+    @property
+    def current_attachments(self):
+        return self.attachments.filter(removed_at__isnull=True)
+
+    @property
+    def is_correcting(self) -> bool:
+        return self.status == ApplicationStatus.CORRECTION_REQUESTED
+
+    @property
+    def is_editable(self) -> bool:
+        """The resident may change answers: a draft, or while a correction is due."""
+        return self.is_draft or self.is_correcting
+
+    @property
+    def open_correction(self) -> "CorrectionRequest | None":
+        if not self.is_correcting:
+            return None
+        return self.corrections.filter(answered_at__isnull=True).order_by("-id").first()
+
 
 class EventKind(models.TextChoices):
     DRAFT_STARTED = "draft_started", _("Draft started")
@@ -130,6 +212,18 @@ class EventKind(models.TextChoices):
     RECEIPT_ISSUED = "receipt_issued", _("Receipt issued")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     STATUS_CHANGED = "status_changed", _("Status changed")
+    # Workflow transitions (applications.workflow), named after the action taken.
+    PAYMENT_SETTLED = "payment_settled", _("Fee paid")
+    CLAIMED = "claim", _("Review started")
+    ASSIGNED = "assigned", _("Assigned")
+    CORRECTION_REQUESTED = "request_correction", _("Correction requested")
+    RESUBMITTED = "resubmit", _("Corrections submitted")
+    RECOMMENDED_APPROVAL = "recommend_approval", _("Approval recommended")
+    RECOMMENDED_REJECTION = "recommend_rejection", _("Rejection recommended")
+    RETURNED = "return_to_review", _("Returned for review")
+    APPROVED = "approve", _("Approved")
+    REJECTED = "reject", _("Rejected")
+    RESULT_ISSUED = "issue_result", _("Result issued")
 
 
 class ApplicationEvent(models.Model):
@@ -145,12 +239,85 @@ class ApplicationEvent(models.Model):
     from_status = models.CharField(max_length=30, blank=True)
     to_status = models.CharField(max_length=30, blank=True)
     message = models.TextField(_("message"), blank=True)
+    # Staff-only steps (claiming, assigning, recommending): not on the resident's timeline.
+    internal = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["occurred_at", "id"]
 
     def __str__(self) -> str:
         return f"{self.application} {self.kind}"
+
+
+class ApplicationRevision(models.Model):
+    """One signed version of a filing: revision 1 at submission, one more each
+    time the resident answers a correction request. Nothing is overwritten, so
+    clerks and the resident can compare what changed."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveSmallIntegerField(_("revision"))
+    data = models.JSONField(_("submitted answers"))
+    filing = models.JSONField(_("signed filing"))
+    digest = models.CharField(_("digest of the filing"), max_length=64)
+    signature = models.CharField(_("platform signature"), max_length=200)
+    submitted_at = models.DateTimeField(_("submitted at"))
+
+    class Meta:
+        ordering = ["application", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "number"], name="application_revision_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} r{self.number}"
+
+
+class CorrectionRequest(models.Model):
+    """A clerk's request that the resident fix some answers (補正). The clock of
+    the processing period stops while it is open."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="corrections"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    message = models.TextField(_("what to correct"))
+    fields = models.JSONField(_("fields to correct"), default=list)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    response = models.TextField(_("resident's note"), blank=True)
+    revision = models.PositiveSmallIntegerField(_("revision answering it"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["application", "requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"],
+                condition=Q(answered_at__isnull=True),
+                name="correction_one_open_per_application",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} correction {self.pk}"
+
+
+class InternalNote(models.Model):
+    """A note among staff about an application; never shown to the resident."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    text = models.TextField(_("note"))
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on {self.application}"
 
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
@@ -183,6 +350,9 @@ class Attachment(TimeStampedModel):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # A file replaced while answering a correction is kept for the history
+    # (an earlier signed revision lists its digest), only marked as removed.
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -260,6 +430,11 @@ class IssuedDocument(TimeStampedModel):
                 fields=["application", "kind"],
                 condition=Q(kind="receipt"),
                 name="issued_document_one_receipt",
+            ),
+            models.UniqueConstraint(
+                fields=["application", "kind"],
+                condition=Q(kind="decision"),
+                name="issued_document_one_decision",
             ),
         ]
 

@@ -21,25 +21,45 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from accounts.identity.selectors import verified_identity
+from accounts.services import notify
+from applications.casework import (
+    clock_resume,
+    clock_start,
+    event_record,
+    locked_application,
+    transition_check,
+    transition_take,
+)
 from applications.models import (
     Application,
-    ApplicationEvent,
+    ApplicationRevision,
     ApplicationStatus,
     Attachment,
     CaseCount,
 )
 from applications.reference import new_reference
 from applications.uploads import check_upload, virus_scan
+from applications.workflow import state_after_submission
 from audit.services import audit_record
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.signing import canonical_json, decrypt_text, encrypt_text, sha256_hex, sign_digest
+from procedures.fees import fee_amount
 from procedures.forms import engine
 from procedures.forms.engine import FormResult
 from procedures.forms.fields import SENSITIVE_TYPES
-from procedures.models import Procedure, ProcedureStatus, ProcedureVersion, VersionState
+from procedures.models import (
+    IdentityLevel,
+    Procedure,
+    ProcedureStatus,
+    ProcedureVersion,
+    VersionState,
+)
 
 ENCRYPTED = "encrypted"
 
@@ -112,17 +132,48 @@ def _published_version(procedure: Procedure) -> ProcedureVersion:
     return version
 
 
-def _event(
-    application: Application, actor: Any, kind: str, *, before: str = "", message: str = ""
-) -> None:
-    ApplicationEvent.objects.create(
-        application=application,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        kind=kind,
-        from_status=before,
-        to_status=application.status,
-        message=message,
-    )
+def _identity_checked(actor: Any, procedure: Procedure):
+    """The actor's verified identity; required when the procedure asks for one."""
+    identity = verified_identity(actor)
+    if identity is None and procedure.identity_level == IdentityLevel.IDENTITY_VERIFIED:
+        raise PermissionDenied(
+            _(
+                "This procedure needs a verified identity. Verify your identity with your "
+                "digital ID first; it takes a minute and no visit."
+            ),
+            code="identity_required",
+        )
+    return identity
+
+
+def _prefill_value(spec: dict, identity) -> Any:
+    """The verified value in the shape the field's type takes (a name field has
+    family and given parts; the reading is left to the resident)."""
+    source = spec.get("prefill")
+    if source == "identity.full_name":
+        if spec["type"] == "name":
+            family, _space, given = identity.full_name.strip().partition(" ")
+            if not given:
+                family, _space, given = identity.full_name.strip().partition("\u3000")
+            return {"family": family, "given": given.strip()}
+        return identity.full_name
+    if source == "identity.birth_date":
+        return identity.birth_date.isoformat()
+    if source == "identity.address" and spec["type"] in ("text", "textarea"):
+        return identity.address or None
+    return None
+
+
+def _prefilled(form: dict, identity) -> dict:
+    """Answers taken from the verified identity, for the fields that ask for them."""
+    if identity is None:
+        return {}
+    answers = {}
+    for _step, spec in engine.iter_fields(form):
+        value = _prefill_value(spec, identity)
+        if value:
+            answers[spec["key"]] = value
+    return answers
 
 
 def application_start(
@@ -132,7 +183,9 @@ def application_start(
     on_behalf_of_name: str = "",
     on_behalf_of_relationship: str = "",
 ) -> Application:
-    """Open a draft of the procedure's published version for the actor."""
+    """Open a draft of the procedure's published version for the actor. A procedure
+    that requires a verified identity needs one first; its name, date of birth
+    and address prefill the fields that ask for them."""
     if not getattr(actor, "is_authenticated", False):
         raise NotFound()
     if on_behalf_of_name.strip() and not on_behalf_of_relationship.strip():
@@ -140,17 +193,19 @@ def application_start(
             details={"on_behalf_of_relationship": [_("Say how you are related to that person.")]}
         )
     version = _published_version(procedure)
+    identity = _identity_checked(actor, procedure)
     first_step = engine.steps(version.form)[0]["key"] if engine.steps(version.form) else ""
     with transaction.atomic():
         application = Application.objects.create(
             procedure=procedure,
             version=version,
             applicant=actor,
+            answers=protect(version.form, _prefilled(version.form, identity)),
             current_step=first_step,
             on_behalf_of_name=on_behalf_of_name.strip()[:150],
             on_behalf_of_relationship=on_behalf_of_relationship.strip()[:100],
         )
-        _event(application, actor, "draft_started")
+        event_record(application, actor, "draft_started")
         audit_record(
             actor=actor,
             action="applications.draft_started",
@@ -161,13 +216,12 @@ def application_start(
 
 
 def _locked_own(actor: Any, application: Application) -> Application:
-    locked = (
-        Application.objects.select_for_update()
-        .select_related("version", "procedure")
-        .filter(pk=application.pk, applicant=actor)
-        .first()
-    )
-    if locked is None:
+    """The actor's own application, row-locked (only that row: residents filing
+    for the same procedure at once must not queue behind each other)."""
+    if not getattr(actor, "is_authenticated", False):
+        raise NotFound()
+    locked = locked_application(application.pk)
+    if locked.applicant_id != actor.pk:
         raise NotFound()
     return locked
 
@@ -176,21 +230,45 @@ def step_keys_of(form: dict) -> set[str]:
     return {step["key"] for step in engine.steps(form)}
 
 
+def correction_step_keys(application: Application) -> set[str]:
+    """While a correction is due, the steps holding the fields to correct are open
+    again; the rest of the filing stays as submitted."""
+    correction = application.open_correction
+    if correction is None:
+        return set()
+    wanted = set(correction.fields)
+    return {
+        step["key"]
+        for step in engine.steps(application.version.form)
+        if any(spec["key"] in wanted for spec in step["fields"])
+    }
+
+
+def editable_step_keys(application: Application) -> set[str]:
+    if application.is_draft:
+        return step_keys_of(application.version.form)
+    return correction_step_keys(application)
+
+
+def _editable(locked: Application) -> None:
+    if not locked.is_editable:
+        raise Conflict(
+            _("This application was already submitted and can no longer be edited."),
+            code="not_a_draft",
+        )
+
+
 def application_save_step(
     *, actor: Any, application: Application, step_key: str, answers: dict
 ) -> FormResult:
     """Store a step's answers as typed (even if invalid) and report that step's
     errors. Returns the engine's result for the whole draft, errors limited to
-    the step."""
+    the step. While a correction is due, only the steps it names can change."""
     with transaction.atomic():
         locked = _locked_own(actor, application)
-        if not locked.is_draft:
-            raise Conflict(
-                _("This application was already submitted and can no longer be edited."),
-                code="not_a_draft",
-            )
+        _editable(locked)
         form = locked.version.form
-        if step_key not in step_keys_of(form):
+        if step_key not in editable_step_keys(locked):
             raise NotFound()
         # File fields are answered by uploading (attachment_add), not by posting ids.
         step_fields = {
@@ -221,7 +299,9 @@ def _file_spec(form: dict, field_key: str) -> dict:
 def _sync_file_answer(application: Application, field_key: str) -> None:
     """The answer of a file field is the list of its attachments' public ids."""
     ids = list(
-        application.attachments.filter(field_key=field_key).values_list("public_id", flat=True)
+        application.current_attachments.filter(field_key=field_key).values_list(
+            "public_id", flat=True
+        )
     )
     answers = dict(application.answers)
     if ids:
@@ -232,16 +312,27 @@ def _sync_file_answer(application: Application, field_key: str) -> None:
     application.save(update_fields=["answers", "updated_at"])
 
 
+def _file_field_open(locked: Application, field_key: str) -> None:
+    """Files change in a draft, or, while a correction is due, in the fields it names."""
+    if locked.is_draft:
+        return
+    correction = locked.open_correction
+    if correction is None or field_key not in correction.fields:
+        raise Conflict(
+            _("Files can only be changed in a draft or in the fields a correction names."),
+            code="not_a_draft",
+        )
+
+
 def attachment_add(*, actor: Any, application: Application, field_key: str, upload) -> Attachment:
     """Keep an uploaded file for a file field of a draft, after checking its size,
     type, real content and (when configured) scanning it for viruses."""
     with transaction.atomic():
         locked = _locked_own(actor, application)
-        if not locked.is_draft:
-            raise Conflict(_("Files can only be added to a draft."), code="not_a_draft")
+        _file_field_open(locked, field_key)
         spec = _file_spec(locked.version.form, field_key)
         checked = check_upload(upload, spec)
-        already = locked.attachments.filter(field_key=field_key).count()
+        already = locked.current_attachments.filter(field_key=field_key).count()
         if already >= spec.get("max_files", 1):
             message = _("Upload at most %(count)d files.") % {"count": spec.get("max_files", 1)}
             raise ValidationFailed(message, details={field_key: [message]})
@@ -285,14 +376,23 @@ def attachment_add(*, actor: Any, application: Application, field_key: str, uplo
 def attachment_remove(*, actor: Any, application: Application, public_id: str) -> None:
     with transaction.atomic():
         locked = _locked_own(actor, application)
-        if not locked.is_draft:
-            raise Conflict(_("Files can only be removed from a draft."), code="not_a_draft")
-        attachment = locked.attachments.filter(public_id=public_id).first()
+        attachment = locked.current_attachments.filter(public_id=public_id).first()
         if attachment is None:
             raise NotFound()
         field_key = attachment.field_key
+        _file_field_open(locked, field_key)
         stored = attachment.file.name
-        attachment.delete()
+        in_a_filing = locked.revision > 0 and any(
+            item.get("id") == public_id
+            for revision in locked.revisions.all()
+            for item in revision.filing.get("attachments", [])
+        )
+        if in_a_filing:
+            # A signed revision lists this file: keep it for the history.
+            attachment.removed_at = timezone.now()
+            attachment.save(update_fields=["removed_at", "updated_at"])
+        else:
+            attachment.delete()
         _sync_file_answer(locked, field_key)
         audit_record(
             actor=actor,
@@ -300,14 +400,30 @@ def attachment_remove(*, actor: Any, application: Application, public_id: str) -
             target=locked,
             data={"field": field_key, "sha256": attachment.sha256},
         )
-        storage = attachment.file.storage
-        transaction.on_commit(lambda: storage.delete(stored))
+        if not in_a_filing:
+            storage = attachment.file.storage
+            transaction.on_commit(lambda: storage.delete(stored))
 
 
 def application_check(application: Application) -> FormResult:
     """Validate the whole draft as it stands (the check-your-answers page)."""
     form = application.version.form
     return engine.validate(form, reveal(form, application.answers))
+
+
+def _identity_claims(user: Any) -> dict | None:
+    """What the identity provider vouched for, as signed into the filing (the
+    subject only as a keyed digest)."""
+    identity = verified_identity(user)
+    if identity is None:
+        return None
+    return {
+        "issuer": identity.issuer,
+        "subject": {"sha256-hmac": _fingerprint(identity.subject)},
+        "full_name": identity.full_name,
+        "birth_date": identity.birth_date.isoformat(),
+        "verified_at": identity.verified_at.isoformat(),
+    }
 
 
 def _filing_document(application: Application, data: dict, moment) -> dict:
@@ -317,7 +433,11 @@ def _filing_document(application: Application, data: dict, moment) -> dict:
         "procedure": application.procedure.code,
         "version": application.version.number,
         "reference": application.reference,
-        "applicant": {"id": application.applicant_id, "name": application.applicant.display_name},
+        "applicant": {
+            "id": application.applicant_id,
+            "name": application.applicant.display_name,
+            "verified_identity": _identity_claims(application.applicant),
+        },
         "on_behalf_of": {
             "name": application.on_behalf_of_name,
             "relationship": application.on_behalf_of_relationship,
@@ -336,8 +456,9 @@ def _filing_document(application: Application, data: dict, moment) -> dict:
                 "sha256": item.sha256,
                 "size": item.size,
             }
-            for item in application.attachments.all()
+            for item in application.current_attachments
         ],
+        "revision": application.revision,
         "submitted_at": moment.isoformat(),
     }
 
@@ -364,39 +485,72 @@ def _issue_receipt_task():
     return issue_receipt
 
 
-def application_submit(*, actor: Any, application: Application, declaration: bool) -> Application:
-    """Submit a draft: the resident declares the answers true (this consent and the
-    platform's signature replace a seal). Submitting twice, from a double click, a
-    retry or two tabs, returns the one application already submitted."""
+def _sign_revision(locked: Application, result_data: dict, moment) -> ApplicationRevision:
+    """Freeze the validated answers as the next signed revision of the filing: the
+    canonical JSON of procedure version, answers, attachment digests, applicant and
+    time, whose SHA-256 digest the platform key signs."""
+    form = locked.version.form
+    locked.revision += 1
+    locked.data = protect(form, result_data)
+    document = _filing_document(locked, result_data, moment)
+    locked.submission_digest = sha256_hex(canonical_json(document))
+    locked.signature = sign_digest(locked.submission_digest)
+    return ApplicationRevision.objects.create(
+        application=locked,
+        number=locked.revision,
+        data=locked.data,
+        filing=document,
+        digest=locked.submission_digest,
+        signature=locked.signature,
+        submitted_at=moment,
+    )
+
+
+def _declared(declaration: bool) -> None:
     if not declaration:
         raise ValidationFailed(
             details={"declaration": [_("Confirm the declaration to submit the application.")]}
         )
+
+
+def _validated(locked: Application) -> FormResult:
+    form = locked.version.form
+    result = engine.validate(form, reveal(form, locked.answers))
+    if not result.is_valid:
+        raise ValidationFailed(
+            _("Some answers are missing or not valid. Correct them before submitting."),
+            details=result.errors,
+        )
+    return result
+
+
+def application_submit(*, actor: Any, application: Application, declaration: bool) -> Application:
+    """Submit a draft: the resident declares the answers true (this consent and the
+    platform's signature replace a seal). Submitting twice, from a double click, a
+    retry or two tabs, returns the one application already submitted. A fee due
+    before review sends the filing to payment first; otherwise the processing
+    period starts now."""
+    _declared(declaration)
     with transaction.atomic():
         locked = _locked_own(actor, application)
         if not locked.is_draft:
             return locked  # already submitted: the same application, no second filing
-        form = locked.version.form
-        result = engine.validate(form, reveal(form, locked.answers))
-        if not result.is_valid:
-            raise ValidationFailed(
-                _("Some answers are missing or not valid. Correct them before submitting."),
-                details=result.errors,
-            )
+        _identity_checked(actor, locked.procedure)
+        result = _validated(locked)
         moment = timezone.now()
         for _attempt in range(5):
             reference = new_reference()
             if not Application.objects.filter(reference=reference).exists():
                 break
         locked.reference = reference
-        locked.data = protect(form, result.data)
-        locked.status = ApplicationStatus.SUBMITTED
         locked.submitted_at = moment
-        document = _filing_document(locked, result.data, moment)
-        locked.submission_digest = sha256_hex(canonical_json(document))
-        locked.signature = sign_digest(locked.submission_digest)
+        locked.fee_amount = fee_amount(locked.version.fee, result.data)
+        _sign_revision(locked, result.data, moment)
+        locked.status = state_after_submission(locked)
+        if locked.status == ApplicationStatus.SUBMITTED:
+            clock_start(locked, moment)
         locked.save()
-        _event(locked, actor, "submitted", before=ApplicationStatus.DRAFT)
+        event_record(locked, actor, "submitted", before=ApplicationStatus.DRAFT)
         _count_case(locked.procedure, timezone.localdate(moment))
         # The receipt (受付票) is rendered by a worker once the filing is committed.
         application_id = locked.pk
@@ -409,8 +563,47 @@ def application_submit(*, actor: Any, application: Application, declaration: boo
                 "reference": reference,
                 "procedure": locked.procedure.code,
                 "digest": locked.submission_digest,
+                "fee": locked.fee_amount,
             },
         )
+    return locked
+
+
+def application_resubmit(
+    *, actor: Any, application: Application, declaration: bool, note: str = ""
+) -> Application:
+    """Answer the open correction request: the corrected filing is validated as a
+    whole and signed as a new revision (the earlier one is kept), the processing
+    period resumes without the days it waited, and the reviewer is told. Sending
+    twice returns the application already resubmitted."""
+    _declared(declaration)
+    with transaction.atomic():
+        locked = _locked_own(actor, application)
+        if locked.status == ApplicationStatus.RESUBMITTED:
+            return locked
+        transition = transition_check(locked, actor, "resubmit", "")
+        correction = locked.open_correction
+        result = _validated(locked)
+        moment = timezone.now()
+        revision = _sign_revision(locked, result.data, moment)
+        if correction is not None:
+            correction.answered_at = moment
+            correction.response = (note or "").strip()[:2000]
+            correction.revision = revision.number
+            correction.save(update_fields=["answered_at", "response", "revision"])
+            clock_resume(locked, correction, moment)
+        transition_take(locked, actor, transition, (note or "").strip()[:2000])
+        if locked.assignee is not None:
+            notify(
+                user=locked.assignee,
+                subject=gettext_lazy("Corrections received for %(reference)s"),
+                body=gettext_lazy(
+                    "The resident sent the corrections you asked for (%(procedure)s). "
+                    "The application is back in your queue."
+                ),
+                params={"reference": locked.reference, "procedure": lambda: locked.procedure.title},
+                link=reverse("casework:case", args=[locked.pk]),
+            )
     return locked
 
 
@@ -428,17 +621,9 @@ def application_withdraw(*, actor: Any, application: Application, reason: str) -
                 % {"status": locked.get_status_display()},
                 code="cannot_withdraw",
             )
-        before = locked.status
-        locked.status = ApplicationStatus.WITHDRAWN
+        transition = transition_check(locked, actor, "withdraw", reason)
         locked.withdrawn_reason = reason.strip()[:2000]
-        locked.save(update_fields=["status", "withdrawn_reason", "updated_at"])
-        _event(locked, actor, "withdrawn", before=before, message=locked.withdrawn_reason)
-        audit_record(
-            actor=actor,
-            action="applications.withdrawn",
-            target=locked,
-            data={"reference": locked.reference, "from": before},
-        )
+        transition_take(locked, actor, transition, locked.withdrawn_reason)
     return locked
 
 

@@ -1,6 +1,12 @@
+import logging
+
 from celery import shared_task
 
-from applications.documents import receipt_issue
+from applications.documents import decision_issue, receipt_issue
+from applications.reminders import deadline_reminders_send
+from core.errors import Conflict
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
@@ -8,3 +14,23 @@ def issue_receipt(application_id: int) -> None:
     """Issue the receipt of a submitted application. Safe to run twice: the
     second run finds the receipt already issued and returns it."""
     receipt_issue(application_id=application_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
+def issue_decision(application_id: int) -> None:
+    """Issue the decision document once a decision is taken. When it cannot be
+    issued yet (a fee due on approval is unpaid), the payment's settlement runs
+    this again; nothing to retry until then."""
+    try:
+        decision_issue(application_id=application_id)
+    except Conflict as waiting:
+        logger.info(
+            "decision not issued yet",
+            extra={"application": application_id, "reason": waiting.code},
+        )
+
+
+@shared_task(acks_late=True)
+def send_deadline_reminders() -> dict:
+    """Daily (beat): reminders for applications due soon, escalations for overdue ones."""
+    return deadline_reminders_send()

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from applications import selectors, services
+from applications.downloads import attachment_response, document_response
 from core.errors import DomainError, NotFound
 from procedures import selectors as procedure_selectors
 from procedures.forms import engine
@@ -33,7 +34,28 @@ def _own(request: HttpRequest, pk: int):
 
 
 def _visible_steps(application, answers: dict) -> list[dict]:
-    return engine.visible_steps(application.version.form, answers)
+    """The steps the resident walks through: all visible steps of a draft; while a
+    correction is due, only those holding the fields to correct."""
+    steps = engine.visible_steps(application.version.form, answers)
+    if application.is_draft:
+        return steps
+    editable = services.editable_step_keys(application)
+    return [step for step in steps if step["key"] in editable]
+
+
+def _correction_context(application) -> dict:
+    correction = application.open_correction
+    if correction is None:
+        return {"correction": None}
+    labels = {
+        spec["key"]: localized_text(spec.get("label"))
+        for _step, spec in engine.iter_fields(application.version.form)
+    }
+    return {
+        "correction": correction,
+        "correction_fields": [labels.get(key, key) for key in correction.fields],
+        "correction_keys": correction.fields,
+    }
 
 
 @login_required
@@ -51,6 +73,10 @@ def start_view(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404 from error
     except DomainError as failure:
         messages.error(request, failure.message)
+        if failure.code == "identity_required":
+            return redirect(
+                f"{reverse('accounts:identity')}?next={reverse('catalogue:detail', args=[code])}"
+            )
         for problems in (failure.details or {}).values():
             for problem in problems:
                 messages.error(request, problem)
@@ -61,7 +87,7 @@ def start_view(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
     application = _own(request, pk)
-    if not application.is_draft:
+    if not application.is_editable:
         return redirect("applications:detail", pk=application.pk)
     form = application.version.form
     answers = services.reveal(form, application.answers)
@@ -106,7 +132,7 @@ def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
     position = [candidate["key"] for candidate in steps].index(step_key)
     fields = step_views(form, step, answers, errors)
     uploaded: dict[str, list] = {}
-    for attachment in application.attachments.all():
+    for attachment in application.current_attachments:
         uploaded.setdefault(attachment.field_key, []).append(attachment)
     for view in fields:
         view.files = uploaded.get(view.key, [])
@@ -126,6 +152,7 @@ def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
             ],
             "number": position + 1,
             "previous": steps[position - 1]["key"] if position > 0 else None,
+            **_correction_context(application),
         },
         status=status,
     )
@@ -167,14 +194,7 @@ def attachment_view(request: HttpRequest, pk: int, public_id: str) -> HttpRespon
     attachment = application.attachments.filter(public_id=public_id).first()
     if attachment is None:
         raise Http404
-    response = FileResponse(
-        attachment.file.open("rb"),
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment_response(attachment)
 
 
 @login_required
@@ -184,31 +204,32 @@ def document_view(request: HttpRequest, pk: int, document_id: int) -> HttpRespon
     document = application.documents.filter(pk=document_id).first()
     if document is None:
         raise Http404
-    response = FileResponse(
-        document.pdf.open("rb"),
-        as_attachment=True,
-        filename=f"{application.reference}-{document.kind}.pdf",
-        content_type="application/pdf",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return document_response(application, document)
 
 
 @login_required
 def check_view(request: HttpRequest, pk: int) -> HttpResponse:
     application = _own(request, pk)
-    if not application.is_draft:
+    if not application.is_editable:
         return redirect("applications:detail", pk=application.pk)
     form = application.version.form
     status = 200
     declaration_error = ""
+    correcting = application.is_correcting
     if request.method == "POST":
+        declared = request.POST.get("declaration") == "on"
         try:
-            submitted = services.application_submit(
-                actor=request.user,
-                application=application,
-                declaration=request.POST.get("declaration") == "on",
-            )
+            if correcting:
+                submitted = services.application_resubmit(
+                    actor=request.user,
+                    application=application,
+                    declaration=declared,
+                    note=request.POST.get("note", ""),
+                )
+            else:
+                submitted = services.application_submit(
+                    actor=request.user, application=application, declaration=declared
+                )
         except NotFound as error:
             raise Http404 from error
         except DomainError as failure:
@@ -218,15 +239,19 @@ def check_view(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.error(request, failure.message)
         else:
-            messages.success(
-                request,
-                _("Your application was submitted. Your reference number is %(reference)s.")
-                % {"reference": submitted.reference},
-            )
+            if correcting:
+                messages.success(request, _("Your corrections were sent to the office."))
+            else:
+                messages.success(
+                    request,
+                    _("Your application was submitted. Your reference number is %(reference)s.")
+                    % {"reference": submitted.reference},
+                )
             return redirect("applications:detail", pk=submitted.pk)
     result = services.application_check(application)
     answers = services.reveal(form, application.answers)
     sections = []
+    editable = services.editable_step_keys(application)
     for step in engine.visible_steps(form, answers):
         step_errors = {
             path: problems
@@ -239,6 +264,7 @@ def check_view(request: HttpRequest, pk: int) -> HttpResponse:
                 "title": localized_text(step.get("title")),
                 "rows": answer_rows(form, step, result.data),
                 "has_errors": bool(step_errors),
+                "editable": step["key"] in editable,
             }
         )
     return render(
@@ -250,6 +276,7 @@ def check_view(request: HttpRequest, pk: int) -> HttpResponse:
             "valid": result.is_valid,
             "error_count": sum(len(problems) for problems in result.errors.values()),
             "declaration_error": declaration_error,
+            **_correction_context(application),
         },
         status=status,
     )
@@ -263,6 +290,8 @@ def list_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The status page: where the application stands, what to do next, the
+    documents, the answers as filed, corrections and revisions, and the timeline."""
     application = _own(request, pk)
     form = application.version.form
     data = services.reveal(form, application.data)
@@ -270,19 +299,32 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {"title": localized_text(step.get("title")), "rows": answer_rows(form, step, data)}
         for step in engine.visible_steps(form, data)
     ]
+    labels = {
+        spec["key"]: localized_text(spec.get("label")) for _step, spec in engine.iter_fields(form)
+    }
+    corrections = [
+        {"request": item, "fields": [labels.get(key, key) for key in item.fields]}
+        for item in application.corrections.all()
+    ]
+    editable = _visible_steps(application, services.reveal(form, application.answers))
+    continue_url = ""
+    if application.is_draft and application.current_step:
+        continue_url = reverse("applications:step", args=[application.pk, application.current_step])
+    elif application.is_correcting and editable:
+        continue_url = reverse("applications:step", args=[application.pk, editable[0]["key"]])
     return render(
         request,
         "applications/detail.html",
         {
             "application": application,
-            "events": application.events.select_related("actor"),
+            "events": selectors.resident_events(application),
             "documents": application.documents.all(),
             "sections": sections,
-            "continue_url": reverse(
-                "applications:step", args=[application.pk, application.current_step]
-            )
-            if application.is_draft and application.current_step
-            else "",
+            "next_step": selectors.resident_next_step(application),
+            "corrections": corrections,
+            "revisions": application.revisions.all(),
+            "continue_url": continue_url,
+            **_correction_context(application),
         },
     )
 

@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.identity.urls import sandbox_urlpatterns
 from applications.verify_views import verify_view
 from core import views as core_views
 
@@ -11,6 +13,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("procedures.api.urls")),
     path("", include("applications.api.urls")),
+    path("", include("applications.api.casework_urls")),
 ]
 
 urlpatterns = [
@@ -20,12 +23,22 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("procedures/", include("procedures.public_urls")),
     path("applications/", include("applications.urls")),
+    path("casework/", include("applications.casework_urls")),
     path("manage/procedures/", include("procedures.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+if settings.IDENTITY_SANDBOX_ENABLED:
+    # The test identity provider lets anyone assert any identity: local and test only.
+    urlpatterns.append(
+        path(
+            f"{settings.IDENTITY_SANDBOX_PREFIX.strip('/')}/",
+            include((sandbox_urlpatterns, "sandbox_idp")),
+        )
+    )
 
 handler400 = "core.views.bad_request"
 handler403 = "core.views.permission_denied"

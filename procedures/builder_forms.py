@@ -19,7 +19,7 @@ from accounts.models import Organization
 from accounts.permissions import Action, organizations_where
 from procedures import builder
 from procedures.forms.conditions import OPERATORS
-from procedures.forms.definition import definition_schema
+from procedures.forms.definition import PREFILL_TYPES, definition_schema
 from procedures.forms.text import localized_text
 from procedures.models import Category, Filer, IdentityLevel, LifeEvent, Principle
 from procedures.services import CODE_PATTERN, PROCEDURE_FIELDS
@@ -89,6 +89,12 @@ FEE_DUE = [
 APPROVALS = [
     ("four_eyes", _("Four eyes: a second person approves what the reviewer recommends")),
     ("single", _("Single: the reviewer decides")),
+]
+PREFILL_CHOICES = [
+    ("", _("No")),
+    ("identity.full_name", _("Name")),
+    ("identity.birth_date", _("Date of birth")),
+    ("identity.address", _("Address")),
 ]
 IDENTITY_CHECKS = [
     ("online", _("Online (verified digital ID)")),
@@ -622,6 +628,13 @@ class FieldForm(ConditionMixin, forms.Form):
         required=False,
         help_text=_("This fails the paperless principle unless an exemption is approved."),
     )
+    # Prefilled from the applicant's verified digital ID
+    prefill = forms.ChoiceField(
+        label=_("Fill in from the verified digital ID"),
+        choices=PREFILL_CHOICES,
+        required=False,
+        help_text=_("The applicant can still see and change the value."),
+    )
     # Repeating groups
     min_items = forms.IntegerField(label=_("Minimum items"), min_value=0, required=False)
     max_items = forms.IntegerField(
@@ -676,6 +689,7 @@ class FieldForm(ConditionMixin, forms.Form):
             "choices": format_choices(spec.get("choices", [])),
             "accept": list(spec.get("accept", [])),
             "paper_original_required": bool(spec.get("paper_original_required")),
+            "prefill": spec.get("prefill", ""),
         }
         for name in (
             "min_length",
@@ -740,6 +754,13 @@ class FieldForm(ConditionMixin, forms.Form):
                             )
                             % {"type": FIELD_TYPE_LABELS.get(kind, kind)},
                         )
+            prefill = data.get("prefill")
+            if prefill and kind not in PREFILL_TYPES.get(prefill, ()):
+                self.add_error(
+                    "prefill",
+                    _("This value cannot fill a field of the type “%(type)s”.")
+                    % {"type": FIELD_TYPE_LABELS.get(kind, kind)},
+                )
             if (
                 kind in ("choice", "multi_choice")
                 and not data.get("choices")
@@ -768,6 +789,8 @@ class FieldForm(ConditionMixin, forms.Form):
             spec["help"] = text
         if data["required"]:
             spec["required"] = True
+        if data.get("prefill"):
+            spec["prefill"] = data["prefill"]
         for name in ("condition", "required_if"):
             if data.get(name) is not None:
                 spec[name] = data[name]

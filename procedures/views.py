@@ -6,11 +6,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from accounts.identity.selectors import verified_identity
 from core.errors import NotFound
 from procedures import selectors
 from procedures.forms.html import describe_condition
 from procedures.forms.text import localized_text
-from procedures.models import Category, Filer, LifeEvent
+from procedures.models import Category, Filer, IdentityLevel, LifeEvent
 from procedures.policy import EXEMPT, PASS
 
 PAYMENT_METHODS = {
@@ -98,6 +99,8 @@ def procedure_view(request: HttpRequest, code: str) -> HttpResponse:
         {
             "procedure": procedure,
             "version": version,
+            "needs_identity": procedure.identity_level == IdentityLevel.IDENTITY_VERIFIED
+            and verified_identity(request.user) is None,
             "steps": _questions(version.form),
             "fee": selectors.fee_summary(version.fee),
             "payment_methods": [

@@ -51,3 +51,16 @@ class MeSerializer(serializers.ModelSerializer):
             "memberships",
         ]
         read_only_fields = ["id", "email", "display_name", "email_verified", "memberships"]
+
+
+class IdentityStatusSerializer(serializers.Serializer):
+    verified = serializers.BooleanField(
+        help_text=_("Whether an identity provider has verified who the user is.")
+    )
+    full_name = serializers.CharField(allow_null=True)
+    birth_date = serializers.DateField(allow_null=True)
+    address = serializers.CharField(allow_null=True)
+    verified_at = serializers.DateTimeField(allow_null=True)
+    issuer = serializers.CharField(
+        allow_null=True, help_text=_("The identity provider's issuer identifier (a URL).")
+    )

@@ -7,4 +7,5 @@ urlpatterns = [
     path("auth/tokens/", views.TokenListView.as_view(), name="api-token-list"),
     path("auth/tokens/<str:token_key>/", views.TokenRevokeView.as_view(), name="api-token-revoke"),
     path("auth/me/", views.MeView.as_view(), name="api-me"),
+    path("auth/identity/", views.IdentityStatusView.as_view(), name="api-identity"),
 ]

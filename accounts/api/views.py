@@ -8,11 +8,13 @@ from rest_framework.views import APIView
 
 from accounts import services
 from accounts.api.serializers import (
+    IdentityStatusSerializer,
     MeSerializer,
     TokenIssuedSerializer,
     TokenRequestSerializer,
     TokenSerializer,
 )
+from accounts.identity.selectors import verified_identity
 
 
 class TokenObtainView(APIView):
@@ -74,3 +76,24 @@ class MeView(generics.RetrieveUpdateAPIView):
         language = serializer.validated_data.get("preferred_language")
         if language:
             services.user_set_language(user=self.request.user, language=language)
+
+
+class IdentityStatusView(APIView):
+    """Whether the signed-in user's identity is verified, and what was verified.
+    Verifying happens in the browser, at /accounts/identity/."""
+
+    @extend_schema(
+        responses={200: IdentityStatusSerializer},
+        summary="Your identity verification status",
+    )
+    def get(self, request):
+        verification = verified_identity(request.user)
+        body = {
+            "verified": verification is not None,
+            "full_name": verification.full_name if verification else None,
+            "birth_date": verification.birth_date if verification else None,
+            "address": verification.address if verification else None,
+            "verified_at": verification.verified_at if verification else None,
+            "issuer": verification.issuer if verification else None,
+        }
+        return Response(IdentityStatusSerializer(body).data)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from applications.selectors import resident_events, resident_next_step
 from applications.services import reveal
 from procedures.forms import engine
 from procedures.forms.fields import SENSITIVE_TYPES, mask
@@ -110,6 +112,23 @@ class SubmitSerializer(serializers.Serializer):
     )
 
 
+class ResubmitSerializer(SubmitSerializer):
+    note = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="An optional note to the reviewer about the corrections.",
+    )
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    field = serializers.SlugField(max_length=63, help_text="Key of a file field of the form.")
+    file = serializers.FileField(
+        help_text="The file; checked by size, extension and actual content."
+    )
+
+
 class WithdrawSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=True)
 
@@ -138,11 +157,66 @@ class OnBehalfOfSerializer(serializers.Serializer):
 
 
 class ApplicationEventSerializer(serializers.Serializer):
-    kind = serializers.CharField(help_text="draft_started, submitted, withdrawn, ...")
+    kind = serializers.CharField(
+        help_text="draft_started, submitted, receipt_issued, claim, request_correction, "
+        "resubmit, approve, reject, issue_result, withdraw, ..."
+    )
+    kind_label = serializers.CharField(source="get_kind_display")
     from_status = serializers.CharField()
     to_status = serializers.CharField()
     message = serializers.CharField()
     occurred_at = serializers.DateTimeField()
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.CharField(source="public_id")
+    field = serializers.CharField(source="field_key")
+    name = serializers.CharField(source="original_name")
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    uploaded_at = serializers.DateTimeField(source="created_at")
+    removed = serializers.SerializerMethodField(
+        help_text="Replaced while answering a correction; kept for the history."
+    )
+
+    def get_removed(self, attachment) -> bool:
+        return attachment.removed_at is not None
+
+
+class DocumentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="receipt, decision or payment_receipt")
+    title = serializers.CharField()
+    verification_code = serializers.CharField()
+    issued_at = serializers.DateTimeField(source="created_at")
+    download = serializers.SerializerMethodField(help_text="URL of the PDF.")
+
+    def get_download(self, document) -> str:
+        return reverse("api-application-document", args=[document.application_id, document.pk])
+
+
+class CorrectionSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    fields = serializers.ListField(child=serializers.CharField(), help_text="Field keys.")
+    requested_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+    response = serializers.CharField()
+    revision = serializers.IntegerField(allow_null=True, help_text="The revision that answered it.")
+
+
+class RevisionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    submitted_at = serializers.DateTimeField()
+    digest = serializers.CharField(help_text="SHA-256 of the canonical filing.")
+    signature = serializers.CharField(help_text="The platform's Ed25519 signature.")
+
+
+class NextStepSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="complete_draft, pay_fee, answer_correction, wait or download_result"
+    )
+    message = serializers.CharField()
 
 
 class ApplicationSerializer(serializers.Serializer):
@@ -189,7 +263,50 @@ class ApplicationDetailSerializer(ApplicationSerializer):
     )
     withdrawn_reason = serializers.CharField()
     can_withdraw = serializers.BooleanField()
-    events = ApplicationEventSerializer(many=True, source="events.all")
+    revision = serializers.IntegerField(help_text="Current revision of the filing.")
+    fee_amount = serializers.IntegerField(help_text="Fee in yen for this filing.")
+    due_date = serializers.DateField(
+        allow_null=True,
+        help_text="End of the standard processing period (business days; correction "
+        "time is not counted).",
+    )
+    decision = serializers.SerializerMethodField(
+        help_text="approve or reject once decided; blank before."
+    )
+    decision_reason = serializers.SerializerMethodField(help_text="The reason given for a refusal.")
+    next_step = serializers.SerializerMethodField()
+    correction = serializers.SerializerMethodField(
+        help_text="The open correction request, if one awaits your answer."
+    )
+    corrections = CorrectionSerializer(many=True, source="corrections.all")
+    revisions = RevisionSerializer(many=True, source="revisions.all")
+    attachments = AttachmentSerializer(many=True, source="attachments.all")
+    documents = DocumentSerializer(many=True, source="documents.all")
+    events = serializers.SerializerMethodField()
+
+    _DECIDED = ("approved", "rejected", "result_issued")
+
+    def get_decision(self, application) -> str:
+        return application.decision if application.status in self._DECIDED else ""
+
+    def get_decision_reason(self, application) -> str:
+        if application.status in self._DECIDED and application.decision == "reject":
+            return application.decision_reason
+        return ""
+
+    @extend_schema_field(NextStepSerializer(allow_null=True))
+    def get_next_step(self, application) -> dict[str, str] | None:
+        step = resident_next_step(application)
+        return {"code": step.code, "message": str(step.message)} if step else None
+
+    @extend_schema_field(CorrectionSerializer(allow_null=True))
+    def get_correction(self, application) -> dict[str, Any] | None:
+        correction = application.open_correction
+        return CorrectionSerializer(correction).data if correction else None
+
+    @extend_schema_field(ApplicationEventSerializer(many=True))
+    def get_events(self, application) -> list[dict[str, Any]]:
+        return ApplicationEventSerializer(resident_events(application), many=True).data
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_answers(self, application) -> dict[str, Any]:

@@ -29,4 +29,24 @@ urlpatterns = [
         views.ApplicationWithdrawView.as_view(),
         name="api-application-withdraw",
     ),
+    path(
+        "applications/<int:pk>/resubmit/",
+        views.ApplicationResubmitView.as_view(),
+        name="api-application-resubmit",
+    ),
+    path(
+        "applications/<int:pk>/attachments/",
+        views.ApplicationAttachmentListView.as_view(),
+        name="api-application-attachments",
+    ),
+    path(
+        "applications/<int:pk>/attachments/<str:public_id>/",
+        views.ApplicationAttachmentView.as_view(),
+        name="api-application-attachment",
+    ),
+    path(
+        "applications/<int:pk>/documents/<int:document_id>/",
+        views.ApplicationDocumentView.as_view(),
+        name="api-application-document",
+    ),
 ]

@@ -5,8 +5,10 @@ applications.services."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -15,13 +17,18 @@ from applications.api.serializers import (
     ApplicationDetailSerializer,
     ApplicationSerializer,
     ApplicationStartSerializer,
+    AttachmentSerializer,
+    AttachmentUploadSerializer,
     FormResultSerializer,
+    ResubmitSerializer,
     StepAnswersSerializer,
     SubmitSerializer,
     WithdrawSerializer,
 )
+from applications.downloads import attachment_response, document_response
 from applications.models import Application
 from core.api.parsers import JSONParser
+from core.errors import NotFound
 from procedures.selectors import published_procedure
 
 TAGS = ["applications (resident)"]
@@ -189,3 +196,100 @@ class ApplicationWithdrawView(APIView):
             actor=request.user, application=application, reason=serializer.validated_data["reason"]
         )
         return _detail(application)
+
+
+class ApplicationResubmitView(APIView):
+    parser_classes = JSON_ONLY
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Answer a correction request (send the corrections)",
+        description="Correct the answers first with the step endpoint (only the steps "
+        "holding the fields to correct are open) and the attachment endpoints. The whole "
+        "filing is validated again and signed as a new revision; the earlier one is kept. "
+        "Sending again returns the same application.",
+        request=ResubmitSerializer,
+        responses={
+            200: ApplicationDetailSerializer,
+            400: INVALID,
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="invalid_transition: no correction is awaited."),
+        },
+    )
+    def post(self, request, pk: int):
+        application = selectors.own_application(request.user, pk)
+        serializer = ResubmitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        application = services.application_resubmit(
+            actor=request.user,
+            application=application,
+            declaration=serializer.validated_data["declaration"],
+            note=serializer.validated_data["note"],
+        )
+        return _detail(application)
+
+
+class ApplicationAttachmentListView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Upload a file for a file field",
+        description="multipart/form-data with `field` and `file`. Allowed in a draft, and "
+        "while a correction is awaited for the fields it names. The file is checked by "
+        "size, extension and actual content (and scanned for viruses when configured); "
+        "its SHA-256 is recorded.",
+        request={"multipart/form-data": AttachmentUploadSerializer},
+        responses={201: AttachmentSerializer, 400: INVALID, 404: NOT_FOUND, 409: NOT_A_DRAFT},
+    )
+    def post(self, request, pk: int):
+        application = selectors.own_application(request.user, pk)
+        serializer = AttachmentUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        attachment = services.attachment_add(
+            actor=request.user,
+            application=application,
+            field_key=serializer.validated_data["field"],
+            upload=serializer.validated_data["file"],
+        )
+        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class ApplicationAttachmentView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Download an attached file",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: NOT_FOUND},
+    )
+    def get(self, request, pk: int, public_id: str):
+        application = selectors.own_application(request.user, pk)
+        attachment = application.attachments.filter(public_id=public_id).first()
+        if attachment is None:
+            raise NotFound()
+        return attachment_response(attachment)
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Remove an attached file",
+        request=None,
+        responses={204: None, 404: NOT_FOUND, 409: NOT_A_DRAFT},
+    )
+    def delete(self, request, pk: int, public_id: str):
+        application = selectors.own_application(request.user, pk)
+        services.attachment_remove(actor=request.user, application=application, public_id=public_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ApplicationDocumentView(APIView):
+    @extend_schema(
+        tags=TAGS,
+        summary="Download an issued document (receipt, decision) as PDF",
+        description="Signed by the platform; anyone can check it at /verify/.",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: NOT_FOUND},
+    )
+    def get(self, request, pk: int, document_id: int):
+        application = selectors.own_application(request.user, pk)
+        document = application.documents.filter(pk=document_id).first()
+        if document is None:
+            raise NotFound()
+        return document_response(application, document)

@@ -7,6 +7,7 @@ tasks run eagerly in-process, so a fresh checkout runs with nothing installed.
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -205,6 +206,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "audit.tasks.verify_audit_chain",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Before the office opens: due-soon reminders and overdue escalations.
+    "applications-deadline-reminders-daily": {
+        "task": "applications.tasks.send_deadline_reminders",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
 
 # --- REST API ------------------------------------------------------------------------
@@ -325,3 +331,67 @@ PDF_FONT_PATH = env("PDF_FONT_PATH", default="")
 DEMO_ENABLED = env.bool("DEMO_ENABLED", default=True)
 # Demo data password; a printed default is used when unset.
 DEMO_PASSWORD = env("DEMO_PASSWORD", default="")
+
+# --- Identity verification over OpenID Connect (docs/identity.md) ----------------------
+# Residents verify their identity with an external identity provider (a national
+# digital ID app, say). We are the relying party; mozilla-django-oidc supplies the
+# protocol pieces, never a login backend (it is not in AUTHENTICATION_BACKENDS).
+IDENTITY_VERIFICATION_ENABLED = env.bool("IDENTITY_VERIFICATION_ENABLED", default=True)
+# The in-project test identity provider under /sandbox-idp/. Local and test settings
+# turn it on; production refuses to start with it.
+IDENTITY_SANDBOX_ENABLED = env.bool("IDENTITY_SANDBOX_ENABLED", default=False)
+IDENTITY_SANDBOX_PREFIX = "/sandbox-idp"
+# Shown to residents as "verified by ..."; the sandbox names itself.
+IDENTITY_PROVIDER_NAME = env("IDENTITY_PROVIDER_NAME", default="")
+OIDC_RP_SIGN_ALGO = env("OIDC_RP_SIGN_ALGO", default="RS256")
+OIDC_RP_SCOPES = env("OIDC_RP_SCOPES", default="openid profile address")
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+# Seconds to wait for the provider's token, JWKS and userinfo endpoints (the
+# library's default is to wait forever).
+OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
+# How long a started verification may take at the provider before it expires.
+IDENTITY_STATE_MAX_AGE = env.int("IDENTITY_STATE_MAX_AGE", default=15 * 60)
+
+
+def identity_provider_settings(*, sandbox_enabled: bool, site_url: str) -> dict:
+    """The provider's endpoints and our client registration, from the environment.
+    Unset endpoints default to the sandbox at SITE_URL when the sandbox is on, so
+    local.py and test.py call this again after turning it on. Also returns the
+    Content-Security-Policy with the provider's origin in form-action (below)."""
+    sandbox = f"{site_url}{IDENTITY_SANDBOX_PREFIX}" if sandbox_enabled else ""
+
+    def endpoint(name: str, path: str) -> str:
+        return env(name, default=f"{sandbox}/{path}" if sandbox else "")
+
+    found = {
+        "OIDC_OP_ISSUER": env("OIDC_OP_ISSUER", default=sandbox),
+        "OIDC_OP_AUTHORIZATION_ENDPOINT": endpoint("OIDC_OP_AUTHORIZATION_ENDPOINT", "authorize/"),
+        "OIDC_OP_TOKEN_ENDPOINT": endpoint("OIDC_OP_TOKEN_ENDPOINT", "token/"),
+        "OIDC_OP_USER_ENDPOINT": endpoint("OIDC_OP_USER_ENDPOINT", "userinfo/"),
+        "OIDC_OP_JWKS_ENDPOINT": endpoint("OIDC_OP_JWKS_ENDPOINT", "jwks/"),
+        # The sandbox's client registration is public on purpose: it is a test.
+        "OIDC_RP_CLIENT_ID": env(
+            "OIDC_RP_CLIENT_ID", default="cityproc-sandbox" if sandbox_enabled else ""
+        ),
+        "OIDC_RP_CLIENT_SECRET": env(
+            "OIDC_RP_CLIENT_SECRET",
+            default="sandbox-client-secret-not-for-production" if sandbox_enabled else "",
+        ),
+    }
+    # The button that starts a verification posts a form whose answer redirects to
+    # the provider; CSP form-action also governs that redirect, so allow its origin.
+    parts = urlsplit(found["OIDC_OP_AUTHORIZATION_ENDPOINT"])
+    form_action = ["'self'"]
+    if parts.scheme and parts.netloc:
+        form_action.append(f"{parts.scheme}://{parts.netloc}")
+    policy = {**CONTENT_SECURITY_POLICY, "DIRECTIVES": dict(CONTENT_SECURITY_POLICY["DIRECTIVES"])}
+    policy["DIRECTIVES"]["form-action"] = form_action
+    found["CONTENT_SECURITY_POLICY"] = policy
+    return found
+
+
+globals().update(
+    identity_provider_settings(sandbox_enabled=IDENTITY_SANDBOX_ENABLED, site_url=SITE_URL)
+)

@@ -4,7 +4,7 @@ refuse to load without them. `manage.py check --deploy` is clean with these."""
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, LOGGING, env
+from .base import DATABASES, LOGGING, env, identity_provider_settings
 
 DEBUG = False
 
@@ -36,6 +36,32 @@ CACHES = {"default": env.cache_url("CACHE_URL", default=CELERY_BROKER_URL)}
 # seed_demo would create a superuser with a published password.
 DEMO_ENABLED = False
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Identity verification: the sandbox provider would let anyone assert any identity.
+if env.bool("IDENTITY_SANDBOX_ENABLED", default=False):
+    raise ImproperlyConfigured(
+        "IDENTITY_SANDBOX_ENABLED must be off in production: the sandbox identity "
+        "provider lets anyone assert any identity."
+    )
+IDENTITY_SANDBOX_ENABLED = False
+IDENTITY_VERIFICATION_ENABLED = env.bool("IDENTITY_VERIFICATION_ENABLED", default=True)
+globals().update(identity_provider_settings(sandbox_enabled=False, site_url=SITE_URL))
+if IDENTITY_VERIFICATION_ENABLED:
+    # Procedures that need a verified identity depend on a real provider.
+    for _name in (
+        "OIDC_RP_CLIENT_ID",
+        "OIDC_RP_CLIENT_SECRET",
+        "OIDC_OP_ISSUER",
+        "OIDC_OP_AUTHORIZATION_ENDPOINT",
+        "OIDC_OP_TOKEN_ENDPOINT",
+        "OIDC_OP_USER_ENDPOINT",
+        "OIDC_OP_JWKS_ENDPOINT",
+    ):
+        _value = _required(_name)
+        if _name.startswith("OIDC_OP_") and not _value.startswith("https://"):
+            raise ImproperlyConfigured(f"{_name} must be an https:// URL.")
+    if not env("OIDC_RP_SIGN_ALGO", default="RS256").startswith(("RS", "ES")):
+        raise ImproperlyConfigured("OIDC_RP_SIGN_ALGO must be an RS or ES algorithm (RS256).")
 
 # HTTPS everywhere; the proxy in front terminates TLS and says so in this header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

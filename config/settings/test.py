@@ -3,7 +3,7 @@ and CELERY_BROKER_URL at Redis; tasks still run eagerly unless a test starts a r
 worker (tests/core/test_celery_worker.py)."""
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env
+from .base import SITE_URL, VAR_DIR, env, identity_provider_settings
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
@@ -18,3 +18,9 @@ STORAGES = {
 # Serve static files straight from the source folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Identity verification runs against the sandbox identity provider; tests that go
+# over HTTP point the endpoints at their live server (tests/accounts/test_identity.py).
+IDENTITY_SANDBOX_ENABLED = True
+globals().update(identity_provider_settings(sandbox_enabled=True, site_url=SITE_URL))
+

@@ -22,6 +22,12 @@ SCHEMA_PATH = (
     Path(__file__).resolve().parent.parent / "schemas" / "procedure-definition.schema.json"
 )
 CHOICE_TYPES = ("choice", "multi_choice")
+# Which field types each value of a verified identity can fill.
+PREFILL_TYPES = {
+    "identity.full_name": ("text", "name"),
+    "identity.birth_date": ("date",),
+    "identity.address": ("text", "textarea"),
+}
 
 
 @dataclass(frozen=True)
@@ -158,6 +164,14 @@ def _check_field(
         problems.append(
             Problem(f"{path}.paper_original_required", _("Only file fields have originals."))
         )
+    prefill = spec.get("prefill")
+    if prefill and kind not in PREFILL_TYPES.get(prefill, ()):
+        problems.append(
+            Problem(
+                f"{path}.prefill",
+                _("This verified value cannot fill a field of this type."),
+            )
+        )
 
 
 def form_problems(form: dict, *, root: str = "version.form") -> list[Problem]:
@@ -232,11 +246,33 @@ def fee_problems(fee: dict, form: dict, *, root: str = "version.fee") -> list[Pr
     return problems
 
 
+# A workflow of its own must still let a case be taken up, decided either way,
+# closed with its result, and withdrawn by the resident.
+REQUIRED_ACTIONS = ("claim", "approve", "reject", "issue_result", "withdraw")
+
+
+def workflow_problems(workflow: dict, *, root: str = "version.workflow") -> list[Problem]:
+    transitions = workflow.get("transitions") or []
+    if not transitions:
+        return []
+    actions = {item["action"] for item in transitions}
+    return [
+        Problem(
+            f"{root}.transitions",
+            _("The workflow needs the action “%(action)s”.") % {"action": action},
+        )
+        for action in REQUIRED_ACTIONS
+        if action not in actions
+    ]
+
+
 def version_problems(version: dict, *, root: str = "version") -> list[Problem]:
     """Every problem of a version's definition (form, fee, workflow, delivery)."""
     form = version.get("form", {})
-    return form_problems(form, root=f"{root}.form") + fee_problems(
-        version.get("fee", {"kind": "none"}), form, root=f"{root}.fee"
+    return (
+        form_problems(form, root=f"{root}.form")
+        + fee_problems(version.get("fee", {"kind": "none"}), form, root=f"{root}.fee")
+        + workflow_problems(version.get("workflow", {}), root=f"{root}.workflow")
     )
 
 

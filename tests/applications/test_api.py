@@ -194,7 +194,13 @@ def test_a_resident_fills_in_and_submits_an_application_step_by_step(api, reside
     assert submitted.status_code == 200, submitted.json()
     body = submitted.json()
     assert body["id"] == application_id
-    assert body["status"] == "submitted"
+    # The 400 yen fee is due before review: the filing waits for payment first.
+    assert body["status"] == "payment_pending"
+    assert body["fee_amount"] == 400
+    assert body["next_step"]["code"] == "pay_fee"
+    assert body["due_date"] is None  # the processing period starts once it is paid
+    assert body["revision"] == 1
+    assert [revision["digest"] for revision in body["revisions"]] == [body["submission_digest"]]
     assert REFERENCE.match(body["reference"])
     assert body["submitted_at"]
     assert body["data"] == {
@@ -207,7 +213,7 @@ def test_a_resident_fills_in_and_submits_an_application_step_by_step(api, reside
     assert body["signature"]
     assert [event["kind"] for event in body["events"]] == ["draft_started", "submitted"]
     assert body["events"][1]["from_status"] == "draft"
-    assert body["events"][1]["to_status"] == "submitted"
+    assert body["events"][1]["to_status"] == "payment_pending"
 
     # A double click, a retry: the same application, and only one filing.
     again = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
@@ -215,7 +221,9 @@ def test_a_resident_fills_in_and_submits_an_application_step_by_step(api, reside
     assert (again.json()["id"], again.json()["reference"]) == (application_id, body["reference"])
     assert again.json()["submission_digest"] == body["submission_digest"]
     assert (
-        Application.objects.filter(applicant=resident, status=ApplicationStatus.SUBMITTED).count()
+        Application.objects.filter(
+            applicant=resident, status=ApplicationStatus.PAYMENT_PENDING
+        ).count()
         == 1
     )
 
@@ -226,8 +234,8 @@ def test_a_resident_fills_in_and_submits_an_application_step_by_step(api, reside
         "reference": body["reference"],
         "procedure": {"code": "residence-certificate", "title": "Copy of residence record"},
         "version": 1,
-        "status": "submitted",
-        "status_label": "Submitted",
+        "status": "payment_pending",
+        "status_label": "Waiting for payment",
         "current_step": "request",
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],
@@ -428,7 +436,7 @@ def test_a_resident_withdraws_a_submitted_application_with_a_reason(api, procedu
     assert body["reference"] == filed["reference"]
     last = body["events"][-1]
     assert last["kind"] == "withdrawn"
-    assert (last["from_status"], last["to_status"]) == ("submitted", "withdrawn")
+    assert (last["from_status"], last["to_status"]) == ("payment_pending", "withdrawn")
     assert last["message"] == "別の窓口で取得しました"
     assert api.get(_url(filed["id"])).json()["events"] == body["events"]
 

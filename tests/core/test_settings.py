@@ -17,7 +17,15 @@ GOOD = {
     "SITE_URL": "https://procedures.city.example.jp",
     "SIGNING_KEY_PATH": "/etc/cityproc/signing-ed25519.pem",
     "FIELD_ENCRYPTION_KEY": "f" * 44,
+    "OIDC_RP_CLIENT_ID": "cityproc",
+    "OIDC_RP_CLIENT_SECRET": "s" * 40,
+    "OIDC_OP_ISSUER": "https://id.example.jp",
+    "OIDC_OP_AUTHORIZATION_ENDPOINT": "https://id.example.jp/authorize",
+    "OIDC_OP_TOKEN_ENDPOINT": "https://id.example.jp/token",
+    "OIDC_OP_USER_ENDPOINT": "https://id.example.jp/userinfo",
+    "OIDC_OP_JWKS_ENDPOINT": "https://id.example.jp/jwks",
 }
+OIDC = [key for key in GOOD if key.startswith("OIDC_")]
 
 
 def _manage(*args, env):
@@ -53,6 +61,7 @@ def test_check_deploy_is_clean_with_production_settings():
         "SITE_URL",
         "SIGNING_KEY_PATH",
         "FIELD_ENCRYPTION_KEY",
+        *OIDC,
     ],
 )
 def test_production_refuses_to_start_without(missing):
@@ -72,3 +81,22 @@ def test_demo_data_cannot_be_seeded_in_production():
     result = _manage("seed_demo", env=GOOD)
     assert result.returncode != 0
     assert "Demo data is disabled" in result.stderr
+
+
+def test_production_refuses_the_sandbox_identity_provider():
+    result = _manage("check", env={**GOOD, "IDENTITY_SANDBOX_ENABLED": "true"})
+    assert result.returncode != 0
+    assert "IDENTITY_SANDBOX_ENABLED" in result.stderr
+
+
+def test_production_refuses_an_identity_provider_over_plain_http():
+    env = {**GOOD, "OIDC_OP_TOKEN_ENDPOINT": "http://id.example.jp/token"}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "OIDC_OP_TOKEN_ENDPOINT must be an https:// URL" in result.stderr
+
+
+def test_production_runs_without_a_provider_when_identity_verification_is_off():
+    env = {key: value for key, value in GOOD.items() if key not in OIDC}
+    result = _manage("check", env={**env, "IDENTITY_VERIFICATION_ENABLED": "false"})
+    assert result.returncode == 0, result.stderr

@@ -1,118 +1,233 @@
-"""A resident's whole journey in a real browser, against a live server: find a
-procedure, fill it over several steps, leave and resume, upload a file, submit,
-download the receipt, verify it, and see a tampered copy rejected."""
+"""The whole journey in a real browser against a live server, with the demo data:
+a resident verifies their identity with the sandbox digital ID, finds a
+procedure, fills it over several steps (with a mistake), leaves and resumes,
+uploads a file, submits, downloads and verifies the receipt and sees a tampered
+copy rejected. A clerk claims it and asks for a correction; the resident corrects
+it; the clerk recommends approval and is refused as approver (four eyes); the
+approver approves, and the resident downloads the signed decision."""
 
 import io
+import shutil
+import subprocess
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import Organization, Role, User
+from accounts.services import membership_grant
 from applications.models import Application
+from tests.factories import current_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PASSWORD = "Tokyo-demo-2026"
+PROCEDURE = "nursery-school-admission"
 
 
 def _submit_step(page):
     page.locator("main form button[type=submit]:not([name])").first.click()
 
 
-def test_a_resident_files_online_end_to_end(live_server, browser, screenshot, tmp_path, settings):
+def _pdf_text(path) -> str:
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext is missing: bin/test installs the Debian package poppler-utils.")
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True, text=True
+    ).stdout
+
+
+def _log_in(browser, url, email, *, staff=False):
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.goto(f"{url}/accounts/login/")
+    page.fill("#id_email", email)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    if staff:
+        device = TOTPDevice.objects.get(user__email=email, confirmed=True)
+        token = page.locator("main form input[name=token]")
+        token.fill(current_code(device))
+        with page.expect_navigation():
+            token.press("Enter")
+        assert page.locator("main form input[name=token]").count() == 0
+    return page
+
+
+@pytest.fixture
+def provider(settings, live_server):
+    """The sandbox digital ID and every link point at the live server."""
+    settings.SITE_URL = live_server.url
+    base = f"{live_server.url}/sandbox-idp"
+    settings.OIDC_OP_ISSUER = base
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{base}/authorize/"
+    settings.OIDC_OP_TOKEN_ENDPOINT = f"{base}/token/"
+    settings.OIDC_OP_USER_ENDPOINT = f"{base}/userinfo/"
+    settings.OIDC_OP_JWKS_ENDPOINT = f"{base}/jwks/"
+    return live_server.url
+
+
+def test_a_resident_files_and_receives_a_decision_end_to_end(
+    provider, browser, screenshot, tmp_path, settings
+):
     settings.MEDIA_ROOT = tmp_path / "media"
     call_command("seed_demo", stdout=io.StringIO())
-    plan = tmp_path / "plan.pdf"
-    plan.write_bytes(PDF)
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.set_default_timeout(20000)
-    url = live_server.url
+    # The clerk may decide too in this department, so the refusal they meet as
+    # approver is the four-eyes rule itself, not a missing role.
+    membership_grant(
+        user=User.objects.get(email="clerk@example.jp"),
+        organization=Organization.objects.get(code="childcare"),
+        role=Role.APPROVER,
+    )
+    certificate = tmp_path / "employment.pdf"
+    certificate.write_bytes(PDF)
+    url = provider
+    resident = _log_in(browser, url, "resident@example.jp")
 
-    page.goto(f"{url}/accounts/login/")
-    page.fill("#id_email", "resident@example.jp")
-    page.fill("#id_password", "Tokyo-demo-2026")
-    page.click("main button[type=submit]")
+    # Identity: the procedure needs a verified identity; the sandbox digital ID vouches.
+    resident.goto(f"{url}/procedures/?q=保育　入所")
+    screenshot(resident, "01-search")
+    resident.click(f"a[href='/procedures/{PROCEDURE}/']")
+    resident.click("form[action*='/accounts/identity/start/'] button[type=submit]")
+    assert "/sandbox-idp/authorize/" in resident.url
+    screenshot(resident, "02-sandbox-digital-id")
+    resident.click("button[name=decision][value=approve]")
+    assert resident.url.endswith(f"/procedures/{PROCEDURE}/")
+    resident.click("form[action*='/applications/start/'] button[type=submit]")
 
-    # Find: full-width search words still find the procedure.
-    page.goto(f"{url}/procedures/?q=飲食店　営業")
-    screenshot(page, "01-search")
-    page.click("a[href='/procedures/food-business-permit/']")
-    page.click("form[action*='/applications/start/'] button[type=submit]")
+    # Step 1: the verified name is filled in; a mistake is summarized, nothing typed is lost.
+    assert resident.input_value("#f-guardian_name-family") == "山田"
+    assert resident.input_value("#f-guardian_name-given") == "太郎"
+    resident.fill("#f-guardian_name-family_kana", "やまだ")
+    resident.fill("#f-guardian_name-given_kana", "たろう")
+    resident.fill("#f-guardian_my_number", "123456789018")
+    resident.fill("#f-guardian_address-postal_code", "1000005")
+    resident.fill("#f-guardian_address-street", "1-1")
+    resident.fill("#f-phone", "090-1234-5678")
+    resident.fill("#f-email", "not-an-email")
+    _submit_step(resident)
+    assert resident.locator(".error-summary").count() == 1
+    assert resident.input_value("#f-guardian_address-street") == "1-1"
+    screenshot(resident, "03-step-error")
 
-    # Step 1 with a mistake: the error is summarized and the typed answers stay.
-    page.check("#f-applicant_kind-individual")
-    page.fill("#f-business_name", "定食 花子")
-    page.fill("#f-representative_name-family", "山田")
-    page.fill("#f-representative_name-given", "花子")
-    page.fill("#f-representative_name-family_kana", "やまだ")
-    page.fill("#f-representative_name-given_kana", "はなこ")
-    page.fill("#f-operator_address-postal_code", "1000001")
-    page.fill("#f-operator_address-street", "1-1")
-    page.fill("#f-phone", "03-1234-5678")
-    page.fill("#f-email", "not-an-email")
-    _submit_step(page)
-    assert page.locator(".error-summary").count() == 1
-    assert page.input_value("#f-business_name") == "定食 花子"
-    screenshot(page, "02-step-error")
-
-    # Leave, and resume from My applications.
-    page.fill("#f-email", "hanako@example.jp")
-    page.click("button[name=save_draft]")
+    # Leave, and resume from the application's page.
+    resident.fill("#f-email", "taro@example.jp")
+    resident.click("button[name=save_draft]")
     application = Application.objects.get(applicant__email="resident@example.jp")
-    page.goto(f"{url}/applications/{application.pk}/")
-    page.click(f"a[href='/applications/{application.pk}/steps/applicant/']")
-    _submit_step(page)
+    resident.goto(f"{url}/applications/{application.pk}/")
+    resident.click(f"a[href='/applications/{application.pk}/steps/guardian/']")
+    _submit_step(resident)
 
-    # Step 2 with an upload.
-    page.fill("#f-facility_name", "定食 花子 新宿店")
-    page.fill("#f-facility_address-postal_code", "1600022")
-    page.fill("#f-facility_address-street", "3-1-1")
-    page.check("#f-business_style-restaurant")
-    page.fill("#f-seating_capacity", "24")
-    page.check("#f-water_source-public_water")
-    page.set_input_files("#f-floor_plan", str(plan))
-    page.fill("#f-opening_date", "2027-04-01")
-    _submit_step(page)
+    resident.fill("#f-child_name-family", "山田")
+    resident.fill("#f-child_name-given", "陽向")
+    resident.fill("#f-child_name-family_kana", "ヤマダ")
+    resident.fill("#f-child_name-given_kana", "ヒナタ")
+    resident.fill("#f-child_birth_date", "2024-05-10")
+    resident.fill("#f-desired_start_month", "2027-04-01")
+    resident.check("#f-preferred_facilities-sakura_nursery")
+    _submit_step(resident)
 
-    # Step 3, then check the answers and submit with the declaration.
-    page.fill("#f-supervisor_name-family", "山田")
-    page.fill("#f-supervisor_name-given", "花子")
-    page.fill("#f-supervisor_name-family_kana", "ヤマダ")
-    page.fill("#f-supervisor_name-given_kana", "ハナコ")
-    page.check("#f-supervisor_qualification-training_course")
-    page.fill("#f-supervisor_certificate_number", "TKY-12345")
-    page.check("#f-haccp_pledge")
-    page.check("#f-disqualification_declaration")
-    _submit_step(page)
-    assert page.url.endswith(f"/applications/{application.pk}/check/")
-    screenshot(page, "03-check-answers")
-    page.check("#declaration")
-    page.locator("main form button[type=submit]").last.click()
+    resident.check("#f-employment_status-employed")
+    resident.fill("#f-monthly_working_hours", "40")
+    resident.set_input_files("#f-employment_certificate", str(certificate))
+    resident.check("#f-siblings_at_nursery-no")
+    _submit_step(resident)
+    resident.check("#f-information_consent")
+    _submit_step(resident)
+    assert resident.url.endswith(f"/applications/{application.pk}/check/")
+    screenshot(resident, "04-check-answers")
+    resident.check("#declaration")
+    resident.locator("main form button[type=submit]").last.click()
 
     application.refresh_from_db()
     assert application.status == "submitted"
-    assert application.attachments.count() == 1
-    page.reload()
-    assert application.reference in page.content()
-    screenshot(page, "04-submitted")
+    assert application.current_attachments.count() == 1
+    assert application.due_date is not None
+    resident.reload()
+    assert application.reference in resident.content()
+    screenshot(resident, "05-submitted")
 
-    # Download the receipt and verify it; a tampered copy is not authentic.
-    document = application.documents.get(kind="receipt")
-    with page.expect_download() as download:
-        page.click(f"a[href='/applications/{application.pk}/documents/{document.pk}/']")
+    # The receipt: Japanese text, the verification code; verified, and a tampered copy refused.
+    receipt_doc = application.documents.get(kind="receipt")
+    with resident.expect_download() as download:
+        resident.click(f"a[href='/applications/{application.pk}/documents/{receipt_doc.pk}/']")
     receipt = tmp_path / "receipt.pdf"
     download.value.save_as(receipt)
+    text = _pdf_text(receipt)
+    assert "受付票" in text and receipt_doc.verification_code in text
+    resident.goto(f"{url}/verify/?code={receipt_doc.verification_code}")
+    assert resident.locator("main .notice--success").count() == 1
     data = receipt.read_bytes()
-    assert data.startswith(b"%PDF")
-
-    page.goto(f"{url}/verify/?code={document.verification_code}")
-    assert page.locator("main .notice--success").count() == 1
-    screenshot(page, "05-verified")
-
     tampered = tmp_path / "tampered.pdf"
     middle = len(data) // 2
     tampered.write_bytes(data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1 :])
-    page.goto(f"{url}/verify/")
-    page.set_input_files("input[type=file]", str(tampered))
-    page.locator("main form").last.locator("button[type=submit]").click()
-    assert page.locator("main .notice--error").count() == 1
-    screenshot(page, "06-tampered-rejected")
+    resident.goto(f"{url}/verify/")
+    resident.set_input_files("input[type=file]", str(tampered))
+    resident.locator("main form").last.locator("button[type=submit]").click()
+    assert resident.locator("main .notice--error").count() == 1
+    screenshot(resident, "06-tampered-rejected")
+
+    # The clerk finds it in the queue, takes it up and asks for a correction.
+    clerk = _log_in(browser, url, "clerk@example.jp", staff=True)
+    clerk.goto(f"{url}/casework/?q={application.reference}")
+    screenshot(clerk, "07-queue")
+    clerk.click(f"a[href='/casework/{application.pk}/']")
+    clerk.click("#action-claim button[type=submit]")
+    clerk.check("#fields-request_correction-monthly_working_hours")
+    clerk.fill(
+        "#comment-request_correction",
+        "月の就労時間が要件（64時間以上）を下回っています。就労証明書のとおり記入してください。",
+    )
+    clerk.click("#action-request_correction button[type=submit]")
+    application.refresh_from_db()
+    assert application.status == "correction_requested"
+    screenshot(clerk, "08-correction-requested")
+
+    # The resident reads the message, corrects only what was asked, and sends it.
+    resident.goto(f"{url}/applications/{application.pk}/")
+    assert "就労時間が要件" in resident.content()
+    screenshot(resident, "09-correction-to-answer")
+    resident.click(f"main a[href='/applications/{application.pk}/steps/need/']")
+    assert resident.locator("#f-guardian_my_number").count() == 0
+    resident.fill("#f-monthly_working_hours", "120")
+    _submit_step(resident)
+    resident.check("#declaration")
+    resident.fill("#note", "就労証明書のとおり120時間に訂正しました。")
+    resident.locator("main form button[type=submit]").last.click()
+    application.refresh_from_db()
+    assert (application.status, application.revision) == ("resubmitted", 2)
+
+    # The clerk recommends approval, and may not approve it themselves.
+    clerk.goto(f"{url}/casework/{application.pk}/")
+    assert "120" in clerk.content()
+    clerk.click("#action-claim button[type=submit]")
+    clerk.click("#action-recommend_approval button[type=submit]")
+    assert clerk.locator("#action-approve").count() == 0
+    assert "二者確認" in clerk.locator(".case-blocked").inner_text()
+    screenshot(clerk, "10-four-eyes")
+
+    # The approver approves; the decision document is issued.
+    approver = _log_in(browser, url, "approver@example.jp", staff=True)
+    approver.goto(f"{url}/casework/{application.pk}/")
+    approver.click("#action-approve button[type=submit]")
+    application.refresh_from_db()
+    assert application.status == "result_issued"
+    screenshot(approver, "11-approved")
+
+    # The resident downloads the signed decision and checks it.
+    decision_doc = application.documents.get(kind="decision")
+    resident.goto(f"{url}/applications/{application.pk}/")
+    screenshot(resident, "12-result")
+    with resident.expect_download() as download:
+        resident.click(f"a[href='/applications/{application.pk}/documents/{decision_doc.pk}/']")
+    decision = tmp_path / "decision.pdf"
+    download.value.save_as(decision)
+    text = _pdf_text(decision)
+    assert "保育所等利用調整結果通知書" in text
+    assert decision_doc.verification_code in text
+    resident.goto(f"{url}/verify/?code={decision_doc.verification_code}")
+    assert resident.locator("main .notice--success").count() == 1
+    assert reverse("verify") in resident.url

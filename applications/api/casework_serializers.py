@@ -1,0 +1,311 @@
+"""Shapes of the casework API (staff). Input serializers check only the shape of a
+request; the rules live in applications.casework. The case is rendered from the
+same case file (applications.review) as the review page, so both show the same:
+answers with the Individual Number masked, revisions with their signature checked,
+the full timeline with staff-only steps, internal notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from applications.api.serializers import (
+    ANSWERS_HELP,
+    ApplicationProcedureSerializer,
+    AttachmentSerializer,
+    OnBehalfOfSerializer,
+    masked_answers,
+)
+from applications.queue import is_overdue
+from applications.review import previewable
+from applications.workflow import ACTION_LABELS
+
+STATUS_HELP = (
+    "submitted, payment_pending, under_review, correction_requested, resubmitted, "
+    "recommended, approved, rejected, result_issued or withdrawn."
+)
+
+# --- Input ----------------------------------------------------------------------------------
+
+
+class ClaimNextSerializer(serializers.Serializer):
+    procedure = serializers.SlugField(
+        max_length=63,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Only applications of this procedure (its code); any procedure if blank.",
+    )
+
+
+class ActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=sorted(ACTION_LABELS),
+        help_text="claim, request_correction, recommend_approval, recommend_rejection, "
+        "return_to_review, approve or reject (see allowed_actions of the case).",
+    )
+    comment = serializers.CharField(
+        max_length=4000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The message or reason; required by request_correction, "
+        "recommend_rejection, return_to_review and reject.",
+    )
+    fields = serializers.ListField(
+        child=serializers.SlugField(max_length=63),
+        required=False,
+        default=list,
+        max_length=200,
+        help_text="request_correction: keys of the answers the resident must correct.",
+    )
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.IntegerField(
+        allow_null=True, help_text="Id of a reviewer of the procedure; null to unassign."
+    )
+
+
+class BulkAssignSerializer(AssignSerializer):
+    applications = serializers.ListField(
+        child=serializers.IntegerField(),
+        min_length=1,
+        max_length=100,
+        help_text="Ids of the applications; all are assigned or none.",
+    )
+
+
+class NoteInputSerializer(serializers.Serializer):
+    text = serializers.CharField(
+        max_length=4000, help_text="Seen by staff only, never by the resident."
+    )
+
+
+# --- Output ---------------------------------------------------------------------------------
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="display_name")
+
+
+class QueueItemSerializer(serializers.Serializer):
+    """An application in the queue."""
+
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    procedure = ApplicationProcedureSerializer()
+    applicant = PersonSerializer()
+    on_behalf_of = serializers.SerializerMethodField(
+        help_text="The person filed for; null when the applicant filed for themselves."
+    )
+    status = serializers.CharField(help_text=STATUS_HELP)
+    status_label = serializers.CharField(source="get_status_display")
+    assignee = PersonSerializer(allow_null=True)
+    submitted_at = serializers.DateTimeField()
+    due_date = serializers.DateField(allow_null=True)
+    overdue = serializers.SerializerMethodField(help_text="Open and past its due date.")
+    url = serializers.SerializerMethodField(help_text="The case in this API.")
+
+    @extend_schema_field(OnBehalfOfSerializer(allow_null=True))
+    def get_on_behalf_of(self, application) -> dict[str, str] | None:
+        if not application.on_behalf_of_name:
+            return None
+        return {
+            "name": application.on_behalf_of_name,
+            "relationship": application.on_behalf_of_relationship,
+        }
+
+    def get_overdue(self, application) -> bool:
+        return is_overdue(application)
+
+    def get_url(self, application) -> str:
+        return reverse("api-queue-case", args=[application.pk])
+
+
+class QueuePageSerializer(serializers.Serializer):
+    """The schema of a queue page (the view builds the dictionary)."""
+
+    results = QueueItemSerializer(many=True)
+    next = serializers.URLField(
+        allow_null=True, help_text="The next page (same filters, a cursor); null on the last."
+    )
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Applications per state under every filter but the state.",
+    )
+
+
+class RevisionCheckSerializer(serializers.Serializer):
+    number = serializers.IntegerField(source="revision.number")
+    submitted_at = serializers.DateTimeField(source="revision.submitted_at")
+    digest = serializers.CharField(
+        source="revision.digest", help_text="SHA-256 of the canonical filing."
+    )
+    signature = serializers.CharField(
+        source="revision.signature", help_text="The platform's Ed25519 signature."
+    )
+    digest_ok = serializers.BooleanField(
+        help_text="The stored filing still hashes to the digest (checked now)."
+    )
+    signature_ok = serializers.BooleanField(
+        help_text="The signature over the digest verifies with the platform key (checked now)."
+    )
+    valid = serializers.BooleanField()
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField(source="key")
+    label = serializers.CharField()
+    before = serializers.CharField(help_text="As read by people; Individual Numbers masked.")
+    after = serializers.CharField()
+
+
+class RevisionChangesSerializer(serializers.Serializer):
+    before = serializers.IntegerField(help_text="The earlier revision.")
+    after = serializers.IntegerField(help_text="The next revision.")
+    changes = FieldChangeSerializer(many=True, help_text="Changed answers only.")
+
+
+class StaffCorrectionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    message = serializers.CharField()
+    fields = serializers.ListField(child=serializers.CharField(), help_text="Field keys.")
+    field_labels = serializers.ListField(child=serializers.CharField())
+    requested_at = serializers.DateTimeField()
+    requested_by = PersonSerializer()
+    answered_at = serializers.DateTimeField(allow_null=True)
+    response = serializers.CharField(help_text="The resident's note with the corrections.")
+    revision = serializers.IntegerField(allow_null=True, help_text="The revision that answered it.")
+
+
+class StaffAttachmentSerializer(AttachmentSerializer):
+    download = serializers.SerializerMethodField()
+    previewable = serializers.SerializerMethodField(
+        help_text="An image or PDF that may be shown in place (the download URL with ?inline=1)."
+    )
+
+    def get_download(self, attachment) -> str:
+        return reverse(
+            "api-queue-attachment", args=[attachment.application_id, attachment.public_id]
+        )
+
+    def get_previewable(self, attachment) -> bool:
+        return previewable(attachment)
+
+
+class StaffDocumentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text="receipt, decision or payment_receipt")
+    title = serializers.CharField()
+    verification_code = serializers.CharField()
+    issued_at = serializers.DateTimeField(source="created_at")
+    download = serializers.SerializerMethodField()
+
+    def get_download(self, document) -> str:
+        return reverse("api-queue-document", args=[document.application_id, document.pk])
+
+
+class StaffEventSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    kind_label = serializers.CharField(source="get_kind_display")
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    message = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    actor = PersonSerializer(allow_null=True, help_text="Null: the platform itself.")
+    internal = serializers.BooleanField(help_text="A staff-only step the resident does not see.")
+
+
+class NoteSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = PersonSerializer()
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class AllowedActionSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    label = serializers.CharField()
+    comment_required = serializers.BooleanField()
+
+
+class BlockedActionSerializer(serializers.Serializer):
+    action = serializers.CharField(source="transition.action")
+    label = serializers.CharField(source="transition.label")
+    reasons = serializers.ListField(child=serializers.CharField())
+
+
+class CorrectableFieldSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    step = serializers.CharField()
+
+
+class CaseSerializer(serializers.Serializer):
+    """One application as its reviewers see it (a case file of applications.review)."""
+
+    id = serializers.IntegerField(source="application.id")
+    reference = serializers.CharField(source="application.reference")
+    procedure = ApplicationProcedureSerializer(source="application.procedure")
+    version = serializers.IntegerField(source="application.version.number")
+    status = serializers.CharField(source="application.status", help_text=STATUS_HELP)
+    status_label = serializers.CharField(source="application.get_status_display")
+    applicant = PersonSerializer(source="application.applicant")
+    on_behalf_of = serializers.SerializerMethodField()
+    submitted_at = serializers.DateTimeField(source="application.submitted_at")
+    due_date = serializers.DateField(source="application.due_date", allow_null=True)
+    overdue = serializers.BooleanField()
+    assignee = PersonSerializer(source="application.assignee", allow_null=True)
+    fee_amount = serializers.IntegerField(source="application.fee_amount", help_text="Yen.")
+    revision = serializers.IntegerField(source="application.revision")
+    recommendation = serializers.CharField(source="application.recommendation")
+    recommended_by = PersonSerializer(source="application.recommended_by", allow_null=True)
+    recommendation_reason = serializers.CharField(source="application.recommendation_reason")
+    decision = serializers.CharField(source="application.decision")
+    decided_by = PersonSerializer(source="application.decided_by", allow_null=True)
+    decision_reason = serializers.CharField(source="application.decision_reason")
+    answers = serializers.SerializerMethodField(
+        help_text=f"The answers of the current revision. {ANSWERS_HELP}"
+    )
+    form = serializers.SerializerMethodField(
+        help_text="The form of the pinned procedure version, to render the answers."
+    )
+    revisions = RevisionCheckSerializer(many=True)
+    changes = RevisionChangesSerializer(
+        many=True, help_text="What changed from each revision to the next."
+    )
+    corrections = StaffCorrectionSerializer(many=True)
+    attachments = StaffAttachmentSerializer(many=True)
+    documents = StaffDocumentSerializer(many=True)
+    events = StaffEventSerializer(many=True, help_text="The full timeline, staff-only steps too.")
+    notes = NoteSerializer(many=True)
+    allowed_actions = AllowedActionSerializer(
+        many=True, source="actions", help_text="What the caller can do now."
+    )
+    blocked_actions = BlockedActionSerializer(
+        many=True,
+        source="blocked",
+        help_text="What the caller's role allows but a rule refuses now, and why.",
+    )
+    correctable_fields = CorrectableFieldSerializer(
+        many=True, help_text="The answers a correction request may name."
+    )
+    may_assign = serializers.BooleanField()
+
+    @extend_schema_field(OnBehalfOfSerializer(allow_null=True))
+    def get_on_behalf_of(self, case) -> dict[str, str] | None:
+        return QueueItemSerializer().get_on_behalf_of(case.application)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_answers(self, case) -> dict[str, Any]:
+        return masked_answers(case.application.version.form, case.application.data)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_form(self, case) -> dict[str, Any]:
+        return case.application.version.form

@@ -1,0 +1,435 @@
+"""Taking workflow actions, and the staff side of casework.
+
+`workflow_act` is the one way an application changes state after submission, for
+staff, residents and the platform alike, from pages, the API and tasks:
+- it locks the application row, so two people acting at once cannot both succeed
+  (the second sees the new state and gets a clear error);
+- the action must exist from the current state in the version's workflow, the
+  actor must hold the part it needs in the owning organization, and its guards
+  must hold (four eyes, assignee, fee paid, decision document issued);
+- every transition is written to the timeline and the audit log in the same
+  transaction, with actor, from, to and comment; side effects run on commit.
+
+The processing period (due date) counts business days from the day the filing
+was complete, and stops while a correction is awaited from the resident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import User
+from accounts.permissions import Action, actor_may
+from accounts.services import notify
+from applications.business_days import add_business_days, business_days_between
+from applications.models import (
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    CorrectionRequest,
+    Decision,
+    InternalNote,
+)
+from applications.workflow import ACTION_LABELS, GUARDS, Transition, actor_fits, workflow_of
+from audit.services import audit_record
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from procedures.forms import engine
+
+S = ApplicationStatus
+
+# Guards that are about who acts (403), not about the state of the case (409).
+_PERSONAL_GUARDS = {"assignee", "four_eyes"}
+
+
+def event_record(
+    application: Application,
+    actor: Any,
+    kind: str,
+    *,
+    before: str = "",
+    message: str = "",
+    internal: bool = False,
+) -> ApplicationEvent:
+    return ApplicationEvent.objects.create(
+        application=application,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        kind=kind,
+        from_status=before,
+        to_status=application.status,
+        message=message,
+        internal=internal,
+    )
+
+
+def locked_application(application_id: int) -> Application:
+    application = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("procedure__owning_organization", "version", "applicant")
+        .filter(pk=application_id)
+        .first()
+    )
+    if application is None:
+        raise NotFound()
+    return application
+
+
+def staff_may_see(actor: Any, application: Application) -> bool:
+    return actor_may(actor, Action.REVIEW_APPLICATIONS, application.procedure)
+
+
+def _may_see(actor: Any, application: Application) -> bool:
+    if actor is None:
+        return True  # the platform itself
+    if application.applicant_id == getattr(actor, "pk", None):
+        return True
+    return staff_may_see(actor, application)
+
+
+def _status_label(status: str) -> str:
+    return str(ApplicationStatus(status).label)
+
+
+def _possible_actions(application: Application, actor: Any) -> list[Transition]:
+    workflow = workflow_of(application.version)
+    return [
+        item
+        for item in workflow.transitions_from(application.status)
+        if actor_fits(item, application, actor)
+    ]
+
+
+# --- Processing period --------------------------------------------------------------------
+
+
+def clock_start(application: Application, moment: datetime) -> None:
+    """The filing is complete: the processing period starts counting."""
+    day = timezone.localdate(moment)
+    application.clock_started_on = day
+    application.due_date = add_business_days(
+        day, application.procedure.processing_days + application.paused_business_days
+    )
+
+
+def clock_resume(application: Application, correction: CorrectionRequest, moment: datetime) -> None:
+    """The resident answered a correction: the business days it was open do not count."""
+    paused = business_days_between(
+        timezone.localdate(correction.requested_at), timezone.localdate(moment)
+    )
+    application.paused_business_days += paused
+    if application.clock_started_on is not None:
+        application.due_date = add_business_days(
+            application.clock_started_on,
+            application.procedure.processing_days + application.paused_business_days,
+        )
+
+
+# --- The engine -------------------------------------------------------------------------------
+
+
+def transition_check(locked: Application, actor: Any, action: str, comment: str) -> Transition:
+    workflow = workflow_of(locked.version)
+    transition = workflow.find(action, locked.status)
+    if transition is None:
+        allowed = [item.label for item in _possible_actions(locked, actor)]
+        message = _("“%(action)s” is not possible while the application is “%(status)s”.") % {
+            "action": _label(action),
+            "status": _status_label(locked.status),
+        }
+        if allowed:
+            message += " " + _("Possible now: %(actions)s.") % {"actions": ", ".join(allowed)}
+        raise Conflict(
+            message,
+            code="invalid_transition",
+            details={
+                "status": locked.status,
+                "allowed_actions": [item.action for item in _possible_actions(locked, actor)],
+            },
+        )
+    if not actor_fits(transition, locked, actor):
+        raise PermissionDenied(
+            _("Your role does not allow “%(action)s” for this application.")
+            % {"action": transition.label},
+            code="not_allowed",
+        )
+    for name in transition.guards:
+        problem = GUARDS[name](locked, actor)
+        if problem is not None:
+            error = PermissionDenied if name in _PERSONAL_GUARDS else Conflict
+            raise error(str(problem), code=name)
+    if transition.comment_required and not comment.strip():
+        raise ValidationFailed(
+            details={"comment": [_("Give a reason or a message for this action.")]}
+        )
+    return transition
+
+
+def _label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+# Timeline and audit names that predate the engine, kept stable for API clients.
+_EVENT_KINDS = {"withdraw": "withdrawn"}
+
+
+def transition_take(
+    locked: Application, actor: Any, transition: Transition, comment: str = ""
+) -> None:
+    """Move the (locked, checked) application along a transition: status, timeline, audit."""
+    before = locked.status
+    kind = _EVENT_KINDS.get(transition.action, transition.action)
+    locked.status = transition.target
+    locked.save()
+    event_record(
+        locked,
+        actor,
+        kind,
+        before=before,
+        message=comment.strip(),
+        internal=transition.internal,
+    )
+    audit_record(
+        actor=actor,
+        action=f"applications.{kind}",
+        target=locked,
+        data={"reference": locked.reference, "from": before, "to": locked.status},
+    )
+
+
+def _issue_decision_task():
+    from applications.tasks import issue_decision
+
+    return issue_decision
+
+
+def _application_link(application: Application) -> str:
+    return reverse("applications:detail", args=[application.pk])
+
+
+def _case_link(application: Application) -> str:
+    return reverse("casework:case", args=[application.pk])
+
+
+def workflow_act(
+    *,
+    actor: Any,
+    application: Application,
+    action: str,
+    comment: str = "",
+    fields: Iterable[str] = (),
+) -> Application:
+    """Take a workflow action on an application (see the module's rules). Actions
+    with their own services (resubmit, withdraw) are refused here."""
+    if action in ("resubmit", "withdraw"):
+        raise Conflict(_("Use the resident's own page for this action."), code="invalid_transition")
+    comment = (comment or "").strip()[:4000]
+    with transaction.atomic():
+        locked = locked_application(application.pk)
+        if not _may_see(actor, locked):
+            raise NotFound()
+        transition = transition_check(locked, actor, action, comment)
+        now = timezone.now()
+        if action == "claim":
+            if locked.assignee_id is None:
+                locked.assignee = actor
+                locked.assigned_at = now
+        elif action == "request_correction":
+            _open_correction(locked, actor, comment, list(fields), now)
+        elif action in ("recommend_approval", "recommend_rejection"):
+            locked.recommendation = (
+                Decision.APPROVE if action == "recommend_approval" else Decision.REJECT
+            )
+            locked.recommended_by = actor
+            locked.recommendation_reason = comment
+        elif action == "return_to_review":
+            locked.recommendation = ""
+            locked.recommended_by = None
+            locked.recommendation_reason = ""
+        elif action in ("approve", "reject"):
+            locked.decision = Decision.APPROVE if action == "approve" else Decision.REJECT
+            locked.decided_by = actor
+            locked.decided_at = now
+            locked.decision_reason = comment
+            application_id = locked.pk
+            transaction.on_commit(lambda: _issue_decision_task().delay(application_id))
+        elif action == "payment_settled":
+            clock_start(locked, now)
+        transition_take(locked, actor, transition, comment)
+    return locked
+
+
+def _open_correction(
+    locked: Application, actor: Any, message: str, fields: list[str], moment: datetime
+) -> CorrectionRequest:
+    known = {spec["key"] for _step, spec in engine.iter_fields(locked.version.form)}
+    chosen = [key for key in dict.fromkeys(fields) if key]
+    if not chosen:
+        raise ValidationFailed(
+            details={"fields": [_("Choose the answers the resident must correct.")]}
+        )
+    unknown = [key for key in chosen if key not in known]
+    if unknown:
+        raise ValidationFailed(
+            details={"fields": [_("Unknown fields: %(fields)s") % {"fields": ", ".join(unknown)}]}
+        )
+    correction = CorrectionRequest.objects.create(
+        application=locked,
+        requested_by=actor,
+        requested_at=moment,
+        message=message,
+        fields=chosen,
+    )
+    applicant = locked.applicant
+    notify(
+        user=applicant,
+        subject=gettext_lazy("Please correct your application %(reference)s"),
+        body=gettext_lazy(
+            "The office reviewing your application (%(procedure)s) asks you to correct some "
+            "answers. Open the application to read the message and send your corrections. "
+            "The processing period is paused until you do."
+        ),
+        params={"reference": locked.reference, "procedure": lambda: locked.procedure.title},
+        link=_application_link(locked),
+    )
+    return correction
+
+
+# --- Assignment ---------------------------------------------------------------------------
+
+
+def _assignable(assignee: User, application: Application) -> bool:
+    return assignee.is_active and actor_may(
+        assignee, Action.REVIEW_APPLICATIONS, application.procedure
+    )
+
+
+def application_assign(
+    *, actor: Any, application: Application, assignee: User | None
+) -> Application:
+    """A supervisor (assign permission in the owning organization) gives an open
+    application to a reviewer of that organization, or takes it off anyone's desk."""
+    with transaction.atomic():
+        locked = locked_application(application.pk)
+        if not staff_may_see(actor, locked):
+            raise NotFound()
+        if not actor_may(actor, Action.ASSIGN_APPLICATIONS, locked.procedure):
+            raise PermissionDenied(
+                _("Only a supervisor may assign applications."), code="not_allowed"
+            )
+        if locked.status in (S.DRAFT, S.WITHDRAWN, S.RESULT_ISSUED):
+            raise Conflict(
+                _("A closed application cannot be assigned (status: %(status)s).")
+                % {"status": locked.get_status_display()},
+                code="closed",
+            )
+        if assignee is not None and not _assignable(assignee, locked):
+            raise ValidationFailed(
+                details={
+                    "assignee": [_("This person cannot review applications of this procedure.")]
+                }
+            )
+        if locked.assignee_id == getattr(assignee, "pk", None):
+            return locked
+        before = locked.assignee
+        locked.assignee = assignee
+        locked.assigned_at = timezone.now() if assignee else None
+        locked.save(update_fields=["assignee", "assigned_at", "updated_at"])
+        event_record(
+            locked,
+            actor,
+            "assigned",
+            before=locked.status,
+            message=assignee.display_name if assignee else "",
+            internal=True,
+        )
+        audit_record(
+            actor=actor,
+            action="applications.assigned",
+            target=locked,
+            data={
+                "reference": locked.reference,
+                "from": getattr(before, "pk", None),
+                "to": getattr(assignee, "pk", None),
+            },
+        )
+        if assignee is not None and assignee != actor:
+            notify(
+                user=assignee,
+                subject=gettext_lazy("Application %(reference)s was assigned to you"),
+                body=gettext_lazy("%(procedure)s: the application is now on your desk."),
+                params={"reference": locked.reference, "procedure": lambda: locked.procedure.title},
+                link=_case_link(locked),
+            )
+    return locked
+
+
+def applications_bulk_assign(
+    *, actor: Any, applications: Iterable[Application], assignee: User | None
+) -> list[Application]:
+    """Assign several applications at once; all or nothing."""
+    with transaction.atomic():
+        return [
+            application_assign(actor=actor, application=item, assignee=assignee)
+            for item in applications
+        ]
+
+
+def claimable(actor: Any) -> QuerySet[Application]:
+    """What `claim next` chooses from: waiting in the queue, on nobody else's desk,
+    of procedures the actor may review."""
+    from accounts.permissions import organizations_where
+
+    return Application.objects.filter(
+        Q(assignee__isnull=True) | Q(assignee=actor),
+        status__in=[S.SUBMITTED, S.RESUBMITTED],
+        procedure__owning_organization__in=organizations_where(actor, Action.REVIEW_APPLICATIONS),
+    )
+
+
+def application_claim_next(*, actor: Any, procedure_code: str = "") -> Application | None:
+    """Claim the most urgent waiting application (earliest due date, then the
+    earliest filed). Rows another clerk is claiming right now are skipped, not
+    waited for, so two clerks never get the same one (FOR UPDATE SKIP LOCKED)."""
+    with transaction.atomic():
+        candidates = claimable(actor)
+        if procedure_code:
+            candidates = candidates.filter(procedure__code=procedure_code)
+        chosen = (
+            candidates.select_for_update(skip_locked=True, of=("self",))
+            .order_by("due_date", "submitted_at", "id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if chosen is None:
+            return None
+        return workflow_act(actor=actor, application=Application(pk=chosen), action="claim")
+
+
+# --- Notes ----------------------------------------------------------------------------------
+
+
+def note_add(*, actor: Any, application: Application, text: str) -> InternalNote:
+    """An internal note among staff; the resident never sees it."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed(details={"text": [_("Write the note first.")]})
+    with transaction.atomic():
+        locked = locked_application(application.pk)
+        if not staff_may_see(actor, locked):
+            raise NotFound()
+        note = InternalNote.objects.create(application=locked, author=actor, text=text[:4000])
+        audit_record(
+            actor=actor,
+            action="applications.note_added",
+            target=locked,
+            data={"reference": locked.reference, "note": note.pk},
+        )
+    return note

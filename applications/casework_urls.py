@@ -1,0 +1,17 @@
+from django.urls import path
+
+from applications import casework_views as views
+
+app_name = "casework"
+
+urlpatterns = [
+    path("", views.queue_view, name="queue"),
+    path("claim-next/", views.claim_next_view, name="claim_next"),
+    path("assign/", views.bulk_assign_view, name="bulk_assign"),
+    path("<int:pk>/", views.case_view, name="case"),
+    path("<int:pk>/act/", views.act_view, name="act"),
+    path("<int:pk>/notes/", views.note_view, name="note"),
+    path("<int:pk>/assign/", views.assign_view, name="assign"),
+    path("<int:pk>/attachments/<str:public_id>/", views.attachment_view, name="attachment"),
+    path("<int:pk>/documents/<int:document_id>/", views.document_view, name="document"),
+]

@@ -1,0 +1,275 @@
+"""The clerks' queue: reads of applications for staff, filtered by what the actor
+may see (procedures owned by organizations where they may review, and those
+organizations' children), with keyset (cursor) pagination so that page 1,000
+costs what page 1 costs, and a fixed number of queries per page."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from accounts.permissions import Action, organizations_where
+from applications.business_days import add_business_days
+from applications.models import CLOSED_STATUSES, Application, ApplicationStatus
+from core.errors import NotFound, ValidationFailed
+
+S = ApplicationStatus
+OPEN_STATUSES = [
+    status for status in S.values if status not in CLOSED_STATUSES and status != S.DRAFT
+]
+SORTS = ("due", "submitted", "-submitted")
+ASSIGNEES = ("anyone", "me", "unassigned")
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class QueueFilters:
+    """What a clerk asks the queue for. Empty `statuses` means every open state."""
+
+    procedure: str = ""
+    statuses: list[str] = field(default_factory=list)
+    assignee: str = "anyone"
+    overdue: bool = False
+    due_within: int | None = None  # business days from today
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    search: str = ""
+    sort: str = "due"
+
+    def problems(self) -> dict[str, list[str]]:
+        problems: dict[str, list[str]] = {}
+        unknown = [
+            status for status in self.statuses if status not in S.values or status == S.DRAFT
+        ]
+        if unknown:
+            problems["status"] = [_("Unknown state: %(states)s") % {"states": ", ".join(unknown)}]
+        if self.assignee not in ASSIGNEES:
+            problems["assignee"] = [_("Choose me, unassigned or anyone.")]
+        if self.sort not in SORTS:
+            problems["sort"] = [_("Sort by due date or submission time.")]
+        if self.due_within is not None and not 0 <= self.due_within <= 365:
+            problems["due_within"] = [_("Give a number of business days from 0 to 365.")]
+        if self.submitted_from and self.submitted_to and self.submitted_from > self.submitted_to:
+            problems["submitted_to"] = [_("The end of the period is before its start.")]
+        return problems
+
+
+def staff_applications(actor: Any) -> QuerySet[Application]:
+    """Every filed application the actor may review (never drafts)."""
+    return Application.objects.filter(
+        procedure__owning_organization__in=organizations_where(actor, Action.REVIEW_APPLICATIONS)
+    ).exclude(status=S.DRAFT)
+
+
+def case_for_staff(actor: Any, pk: Any) -> Application:
+    """One application for the review page; outside the actor's organizations it
+    does not exist for them."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError) as error:
+        raise NotFound() from error
+    application = (
+        staff_applications(actor)
+        .select_related(
+            "procedure__owning_organization",
+            "version",
+            "applicant",
+            "assignee",
+            "recommended_by",
+            "decided_by",
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if application is None:
+        raise NotFound()
+    return application
+
+
+def _normalized(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").strip()
+
+
+def _filtered(actor: Any, filters: QueueFilters, *, with_status: bool = True) -> QuerySet:
+    problems = filters.problems()
+    if problems:
+        raise ValidationFailed(details=problems)
+    queryset = staff_applications(actor)
+    if filters.procedure:
+        queryset = queryset.filter(procedure__code=filters.procedure)
+    if with_status:
+        queryset = queryset.filter(status__in=filters.statuses or OPEN_STATUSES)
+    if filters.assignee == "me":
+        queryset = queryset.filter(assignee=actor)
+    elif filters.assignee == "unassigned":
+        queryset = queryset.filter(assignee__isnull=True)
+    today = timezone.localdate()
+    if filters.overdue:
+        queryset = queryset.filter(due_date__lt=today, status__in=OPEN_STATUSES)
+    if filters.due_within is not None:
+        queryset = queryset.filter(
+            due_date__lte=add_business_days(today, filters.due_within), status__in=OPEN_STATUSES
+        )
+    if filters.submitted_from:
+        queryset = queryset.filter(submitted_at__date__gte=filters.submitted_from)
+    if filters.submitted_to:
+        queryset = queryset.filter(submitted_at__date__lte=filters.submitted_to)
+    search = _normalized(filters.search)
+    if search:
+        reference = search.upper().replace(" ", "")
+        queryset = queryset.filter(
+            Q(reference=reference)
+            | Q(reference__startswith=reference)
+            | Q(applicant__display_name__icontains=search)
+            | Q(on_behalf_of_name__icontains=search)
+        )
+    return queryset
+
+
+def state_counts(actor: Any, filters: QueueFilters) -> dict[str, int]:
+    """How many applications are in each state, under every filter but the state
+    (one query)."""
+    rows = (
+        _filtered(actor, filters, with_status=False)
+        .order_by()
+        .values("status")
+        .annotate(total=Count("id"))
+    )
+    counts = {row["status"]: row["total"] for row in rows}
+    return {status: counts.get(status, 0) for status in S.values if status != S.DRAFT}
+
+
+# --- Keyset pagination ------------------------------------------------------------------
+
+
+def _encode(payload: dict) -> str:
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> dict:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
+            raise ValueError
+        return payload
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        raise ValidationFailed(details={"cursor": [_("This page link is not valid.")]}) from error
+
+
+def _after(queryset: QuerySet, sort: str, payload: dict) -> QuerySet:
+    """Rows after the cursor position in the sort order (ties broken by id)."""
+    last_id = payload["id"]
+    key = payload.get("k")
+    if sort == "due":
+        if key is None:  # already among the rows without a due date (sorted last)
+            return queryset.filter(due_date__isnull=True, id__gt=last_id)
+        try:
+            day = date.fromisoformat(key)
+        except (TypeError, ValueError) as error:
+            raise ValidationFailed(
+                details={"cursor": [_("This page link is not valid.")]}
+            ) from error
+        return queryset.filter(
+            Q(due_date__gt=day) | Q(due_date=day, id__gt=last_id) | Q(due_date__isnull=True)
+        )
+    moment = parse_datetime(key) if isinstance(key, str) else None
+    if moment is None:
+        raise ValidationFailed(details={"cursor": [_("This page link is not valid.")]})
+    if sort == "submitted":
+        return queryset.filter(Q(submitted_at__gt=moment) | Q(submitted_at=moment, id__gt=last_id))
+    return queryset.filter(Q(submitted_at__lt=moment) | Q(submitted_at=moment, id__lt=last_id))
+
+
+def _ordering(sort: str) -> list[Any]:
+    if sort == "due":
+        return [F("due_date").asc(nulls_last=True), "id"]
+    if sort == "submitted":
+        return ["submitted_at", "id"]
+    return ["-submitted_at", "-id"]
+
+
+def _key(application: Application, sort: str) -> dict:
+    if sort == "due":
+        value = application.due_date.isoformat() if application.due_date else None
+    else:
+        value = application.submitted_at.isoformat() if application.submitted_at else None
+    return {"k": value, "id": application.pk}
+
+
+@dataclass
+class QueuePage:
+    items: list[Application]
+    next_cursor: str | None
+
+
+def queue_page(
+    actor: Any, filters: QueueFilters, *, cursor: str = "", size: int = PAGE_SIZE
+) -> QueuePage:
+    """One page of the queue after `cursor` (the first page without one)."""
+    size = max(1, min(int(size), MAX_PAGE_SIZE))
+    queryset = _filtered(actor, filters)
+    if cursor:
+        queryset = _after(queryset, filters.sort, _decode(cursor))
+    rows = list(
+        queryset.select_related("procedure", "applicant", "assignee")
+        .defer("version__definition", "answers", "data")
+        .order_by(*_ordering(filters.sort))[: size + 1]
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    next_cursor = _encode(_key(rows[-1], filters.sort)) if more and rows else None
+    return QueuePage(items=rows, next_cursor=next_cursor)
+
+
+def is_overdue(application: Application, today: date | None = None) -> bool:
+    today = today or timezone.localdate()
+    return bool(
+        application.due_date
+        and application.due_date < today
+        and application.status in OPEN_STATUSES
+    )
+
+
+def parse_date(text: str, field_name: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise ValidationFailed(details={field_name: [_("Enter a date as YYYY-MM-DD.")]}) from error
+
+
+def filters_from_query(params: Any, *, statuses: list[str] | None = None) -> QueueFilters:
+    """Filters from a query string (pages and API read the same parameters)."""
+    due_within = params.get("due_within") or None
+    if due_within is not None:
+        try:
+            due_within = int(due_within)
+        except ValueError as error:
+            raise ValidationFailed(
+                details={"due_within": [_("Give a number of business days from 0 to 365.")]}
+            ) from error
+    return QueueFilters(
+        procedure=params.get("procedure", "").strip(),
+        statuses=statuses if statuses is not None else [s for s in params.getlist("status") if s],
+        assignee=params.get("assignee", "anyone") or "anyone",
+        overdue=params.get("overdue") in ("1", "true", "on", "yes"),
+        due_within=due_within,
+        submitted_from=parse_date(params.get("submitted_from", ""), "submitted_from"),
+        submitted_to=parse_date(params.get("submitted_to", ""), "submitted_to"),
+        search=params.get("q", "")[:100],
+        sort=params.get("sort", "due") or "due",
+    )

@@ -1,0 +1,118 @@
+"""A procedure that requires a verified identity: no draft without one, the
+verified name and date of birth prefill the form, and the signed filing records
+what the identity provider vouched for."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from accounts.identity.services import identity_verification_record
+from applications.services import application_save_step, application_start, application_submit
+from core.errors import PermissionDenied
+from tests.factories import UserFactory, publish_procedure
+
+pytestmark = pytest.mark.django_db
+
+DEFINITION = {
+    "form": {
+        "steps": [
+            {
+                "key": "applicant",
+                "title": {"ja": "申請者", "en": "Applicant"},
+                "fields": [
+                    {
+                        "key": "name",
+                        "type": "text",
+                        "label": {"ja": "氏名", "en": "Name"},
+                        "required": True,
+                        "prefill": "identity.full_name",
+                    },
+                    {
+                        "key": "born",
+                        "type": "date",
+                        "label": {"ja": "生年月日", "en": "Date of birth"},
+                        "required": True,
+                        "prefill": "identity.birth_date",
+                    },
+                    {
+                        "key": "home",
+                        "type": "text",
+                        "label": {"ja": "住所", "en": "Address"},
+                        "prefill": "identity.address",
+                    },
+                ],
+            }
+        ]
+    },
+    "fee": {"kind": "none"},
+    "workflow": {"approval": "single"},
+    "delivery": {"methods": ["electronic"]},
+    "contact": {"channels": ["email"]},
+}
+
+
+@pytest.fixture
+def procedure():
+    return publish_procedure(
+        code="housing", definition=DEFINITION, identity_level="identity_verified"
+    )
+
+
+def _verify(user):
+    return identity_verification_record(
+        user=user,
+        issuer="https://id.example.jp",
+        subject="subject-1",
+        full_name="山田 太郎",
+        birth_date=date(1985, 4, 12),
+        address="東京都千代田区丸の内1-1",
+    )
+
+
+def test_without_a_verified_identity_no_application_starts(procedure):
+    with pytest.raises(PermissionDenied) as refused:
+        application_start(actor=UserFactory(), procedure=procedure)
+    assert refused.value.code == "identity_required"
+
+
+def test_the_page_sends_an_unverified_resident_to_verify_first(client, procedure):
+    client.force_login(UserFactory())
+
+    page = client.get(reverse("catalogue:detail", args=["housing"])).content.decode()
+    assert reverse("accounts:identity_start") in page
+
+    response = client.post(reverse("applications:start", args=["housing"]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:identity"))
+    assert "next=/procedures/housing/" in response["Location"]
+
+
+def test_the_verified_name_date_of_birth_and_address_prefill_the_form(procedure):
+    resident = UserFactory()
+    _verify(resident)
+
+    application = application_start(actor=resident, procedure=procedure)
+
+    assert application.answers == {
+        "name": "山田 太郎",
+        "born": "1985-04-12",
+        "home": "東京都千代田区丸の内1-1",
+    }
+
+
+def test_the_signed_filing_records_the_verified_identity(procedure):
+    resident = UserFactory()
+    _verify(resident)
+    application = application_start(actor=resident, procedure=procedure)
+    application_save_step(actor=resident, application=application, step_key="applicant", answers={})
+
+    filed = application_submit(actor=resident, application=application, declaration=True)
+
+    identity = filed.revisions.get().filing["applicant"]["verified_identity"]
+    assert identity["issuer"] == "https://id.example.jp"
+    assert identity["full_name"] == "山田 太郎"
+    assert identity["birth_date"] == "1985-04-12"
+    assert "subject-1" not in str(identity)  # only a keyed digest of the subject
