@@ -115,6 +115,8 @@ class CaseFile:
     correctable_fields: list[dict[str, str]]
     may_assign: bool
     reviewers: list[User] = field(default_factory=list)
+    # What the identity provider vouched for, as signed into the latest revision.
+    verified_identity: dict | None = None
 
 
 # --- Revisions ----------------------------------------------------------------------------
@@ -330,4 +332,9 @@ def case_file(actor: Any, application: Application) -> CaseFile:
         correctable_fields=correctable_fields(form),
         may_assign=may_assign,
         reviewers=list(reviewers_of(application)) if may_assign else [],
+        verified_identity=(
+            revisions[-1].filing.get("applicant", {}).get("verified_identity")
+            if revisions
+            else None
+        ),
     )

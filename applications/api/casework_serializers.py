@@ -297,6 +297,12 @@ class CaseSerializer(serializers.Serializer):
         many=True, help_text="The answers a correction request may name."
     )
     may_assign = serializers.BooleanField()
+    verified_identity = serializers.JSONField(
+        allow_null=True,
+        help_text="What the identity provider vouched for, as signed into the current "
+        "revision: issuer, full_name, birth_date, verified_at (the subject only as a "
+        "keyed digest); null when the applicant had no verified identity.",
+    )
 
     @extend_schema_field(OnBehalfOfSerializer(allow_null=True))
     def get_on_behalf_of(self, case) -> dict[str, str] | None:

@@ -116,3 +116,24 @@ def test_the_signed_filing_records_the_verified_identity(procedure):
     assert identity["full_name"] == "山田 太郎"
     assert identity["birth_date"] == "1985-04-12"
     assert "subject-1" not in str(identity)  # only a keyed digest of the subject
+
+
+def test_reviewers_see_the_verified_identity_the_filing_was_signed_with(procedure):
+    from accounts.permissions import forget_memberships
+    from applications.queue import case_for_staff
+    from applications.review import case_file
+    from tests.factories import MembershipFactory
+
+    resident = UserFactory()
+    _verify(resident)
+    application = application_start(actor=resident, procedure=procedure)
+    application_save_step(actor=resident, application=application, step_key="applicant", answers={})
+    application_submit(actor=resident, application=application, declaration=True)
+    clerk = UserFactory()
+    MembershipFactory(user=clerk, organization=procedure.owning_organization, role="clerk")
+    forget_memberships(clerk)
+
+    case = case_file(clerk, case_for_staff(clerk, application.pk))
+
+    assert case.verified_identity["full_name"] == "山田 太郎"
+    assert case.verified_identity["birth_date"] == "1985-04-12"
