@@ -42,6 +42,7 @@ from accounts.permissions import (
 )
 from audit.services import audit_record
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from core.tasks import enqueue
 
 
 class EmailVerificationTokenGenerator(PasswordResetTokenGenerator):
@@ -235,7 +236,7 @@ def resident_sign_up(
             display_name=display_name,
             preferred_language=preferred_language,
         )
-        transaction.on_commit(lambda: send_verification_email.delay(user.pk))
+        enqueue(send_verification_email, user.pk)
     return user
 
 
@@ -274,7 +275,7 @@ def verification_email_resend(*, email: str) -> None:
 
     user = User.objects.filter(email__iexact=email.strip(), email_verified_at__isnull=True).first()
     if user is not None:
-        transaction.on_commit(lambda: send_verification_email.delay(user.pk))
+        enqueue(send_verification_email, user.pk)
 
 
 def user_set_language(*, user: User, language: str) -> None:
@@ -526,7 +527,7 @@ def notify(
             body=str(body) % params,
             link=link[:300],
         )
-    transaction.on_commit(lambda: send_notification_email.delay(notification.pk))
+    enqueue(send_notification_email, notification.pk)
     return notification
 
 

@@ -1,11 +1,13 @@
+from datetime import timedelta
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
-from accounts.models import User
+from accounts.models import Notification, User
 from accounts.services import verification_link_parts
 
 
@@ -50,3 +52,18 @@ def send_notification_email(notification_id: int) -> None:
         )
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
+
+
+@shared_task(acks_late=True)
+def sweep_unsent_notifications() -> int:
+    """Every few minutes (beat): e-mail the notifications whose task was never
+    queued (the broker was down) or was lost; each is still sent once."""
+    cutoff = timezone.now() - timedelta(minutes=5)
+    pending = list(
+        Notification.objects.filter(emailed_at__isnull=True, created_at__lt=cutoff)
+        .order_by("id")
+        .values_list("pk", flat=True)[:500]
+    )
+    for notification_id in pending:
+        send_notification_email(notification_id)
+    return len(pending)

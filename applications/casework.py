@@ -42,6 +42,7 @@ from applications.models import (
 from applications.workflow import ACTION_LABELS, GUARDS, Transition, actor_fits, workflow_of
 from audit.services import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.tasks import enqueue
 from procedures.forms import engine
 
 S = ApplicationStatus
@@ -259,7 +260,7 @@ def workflow_act(
             locked.decided_at = now
             locked.decision_reason = comment
             application_id = locked.pk
-            transaction.on_commit(lambda: _issue_decision_task().delay(application_id))
+            enqueue(_issue_decision_task(), application_id)
         elif action == "payment_settled":
             clock_start(locked, now)
         transition_take(locked, actor, transition, comment)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,46 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 CODE_LENGTH = 16
 RECEIPT_TEMPLATE = "pdf/receipt.html"
 DECISION_TEMPLATE = "pdf/decision.html"
+
+
+# --- Work left behind --------------------------------------------------------------------
+
+# Younger filings are still in the hands of their own task.
+PENDING_GRACE = timedelta(minutes=5)
+SWEEP_BATCH = 200
+
+
+def documents_pending_issue(*, now: datetime | None = None) -> dict[str, int]:
+    """Issue the receipts and decision documents that should exist by now but do
+    not, because their task was never queued or was lost. Each is issued exactly
+    once however often this runs (the issuing services are idempotent); a decision
+    still waiting for its fee is left waiting."""
+    cutoff = (now or timezone.now()) - PENDING_GRACE
+    missing_receipts = (
+        Application.objects.filter(submitted_at__lt=cutoff)
+        .exclude(status=ApplicationStatus.DRAFT)
+        .exclude(documents__kind=DocumentKind.RECEIPT)
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    missing_decisions = (
+        Application.objects.filter(
+            status__in=[ApplicationStatus.APPROVED, ApplicationStatus.REJECTED],
+            decided_at__lt=cutoff,
+        )
+        .exclude(documents__kind=DocumentKind.DECISION)
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    issued = {"receipts": 0, "decisions": 0}
+    for application_id in list(missing_receipts):
+        receipt_issue(application_id=application_id)
+        issued["receipts"] += 1
+    for application_id in list(missing_decisions):
+        try:
+            decision_issue(application_id=application_id)
+        except Conflict:
+            continue  # the fee due on approval is not paid yet
+        issued["decisions"] += 1
+    return issued
 
 
 # --- Verification codes ---------------------------------------------------------------

@@ -49,6 +49,7 @@ from applications.workflow import state_after_submission
 from audit.services import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.signing import canonical_json, decrypt_text, encrypt_text, sha256_hex, sign_digest
+from core.tasks import enqueue
 from procedures.fees import fee_amount
 from procedures.forms import engine
 from procedures.forms.engine import FormResult
@@ -554,7 +555,7 @@ def application_submit(*, actor: Any, application: Application, declaration: boo
         _count_case(locked.procedure, timezone.localdate(moment))
         # The receipt (受付票) is rendered by a worker once the filing is committed.
         application_id = locked.pk
-        transaction.on_commit(lambda: _issue_receipt_task().delay(application_id))
+        enqueue(_issue_receipt_task(), application_id)
         audit_record(
             actor=actor,
             action="applications.submitted",

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from applications.documents import decision_issue, receipt_issue
+from applications.documents import decision_issue, documents_pending_issue, receipt_issue
 from applications.reminders import deadline_reminders_send
 from core.errors import Conflict
 
@@ -34,3 +34,10 @@ def issue_decision(application_id: int) -> None:
 def send_deadline_reminders() -> dict:
     """Daily (beat): reminders for applications due soon, escalations for overdue ones."""
     return deadline_reminders_send()
+
+
+@shared_task(acks_late=True)
+def sweep_pending_documents() -> dict:
+    """Every few minutes (beat): issue receipts and decisions whose task was never
+    queued (the broker was down at that moment) or was lost."""
+    return documents_pending_issue()

@@ -206,6 +206,15 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "audit.tasks.verify_audit_chain",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Work whose task could not be queued (broker down) or was lost: core/tasks.py.
+    "applications-sweep-pending-documents": {
+        "task": "applications.tasks.sweep_pending_documents",
+        "schedule": crontab(minute="*/5"),
+    },
+    "accounts-sweep-unsent-notifications": {
+        "task": "accounts.tasks.sweep_unsent_notifications",
+        "schedule": crontab(minute="*/5"),
+    },
     # Before the office opens: due-soon reminders and overdue escalations.
     "applications-deadline-reminders-daily": {
         "task": "applications.tasks.send_deadline_reminders",

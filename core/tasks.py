@@ -1,0 +1,41 @@
+"""Queueing background work so that a broker outage never fails a request.
+
+Services schedule their side effects with `enqueue`, which publishes the task once
+the transaction has committed. If the broker cannot take it then (Redis down, a
+network blip), the request still succeeds: the work is recorded in the database
+already (a submitted application without its receipt, an unsent notification),
+and the periodic sweeps (`applications.tasks.sweep_pending_documents`,
+`accounts.tasks.sweep_unsent_notifications`) pick it up once the broker is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+from kombu.exceptions import KombuError, OperationalError
+
+logger = logging.getLogger(__name__)
+
+# A short publish retry: a request must not hang while the broker is away.
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
+
+
+def publish(task: Any, *args: Any) -> bool:
+    """Send the task now; False (and a warning naming the task, ids only) when the
+    broker cannot take it."""
+    try:
+        task.apply_async(args=args, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+    except (OperationalError, KombuError, ConnectionError, OSError) as error:
+        logger.warning(
+            "task not queued; the periodic sweep will run it",
+            extra={"task": task.name, "task_args": list(args), "error": type(error).__name__},
+        )
+        return False
+    return True
+
+
+def enqueue(task: Any, *args: Any) -> None:
+    """Publish the task after the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: publish(task, *args))
