@@ -1,0 +1,205 @@
+"""Who gets what: every object page and endpoint, as every role, gets exactly the
+expected status. Someone else's object answers exactly like an object that does
+not exist (so a 404 never tells that it exists), and the API never answers 200
+to someone the page refuses."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from accounts.models import Role
+from applications.documents import receipt_issue
+from tests.applications.casework_setup import (
+    PDF,
+    City,
+    file_application,
+    resident,
+    staff,
+    verified_login,
+)
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+ROLES = (
+    "anonymous",
+    "owner",
+    "other_resident",
+    "clerk",
+    "approver",
+    "supervisor",
+    "clerk_elsewhere",
+    "auditor",
+)
+MISSING = 999_999_999
+
+
+@pytest.fixture
+def world():
+    city = City()
+    owner = resident("申請 太郎")
+    application = file_application(city.permit, owner, files=(("plan.pdf", PDF),))
+    receipt = receipt_issue(application_id=application.pk)
+    attachment = application.attachments.get()
+    people = {
+        "owner": owner,
+        "other_resident": resident("他人 花子"),
+        "clerk": city.clerk,
+        "approver": city.approver,
+        "supervisor": city.supervisor,
+        "clerk_elsewhere": city.tax_clerk,
+        "auditor": staff(city.city, Role.AUDITOR, "監査 五郎"),
+    }
+    return {
+        "application": application.pk,
+        "receipt": receipt.pk,
+        "attachment": attachment.public_id,
+        "people": people,
+    }
+
+
+def _client(world, role: str) -> Client:
+    client = Client()
+    if role == "anonymous":
+        return client
+    user = world["people"][role]
+    if role in ("owner", "other_resident"):
+        response = client.post("/accounts/login/", {"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302
+    else:
+        verified_login(client, user)
+    return client
+
+
+# path template, then the expected status per role. {a} is the application, {d}
+# the receipt, {f} the attachment. "login" is the redirect to the login page.
+RESIDENT_OBJECT = {
+    "anonymous": "login",
+    "owner": 200,
+    "other_resident": 404,
+    "clerk": 404,
+    "approver": 404,
+    "supervisor": 404,
+    "clerk_elsewhere": 404,
+    "auditor": 404,
+}
+RESIDENT_API_OBJECT = {**RESIDENT_OBJECT, "anonymous": 401}
+STAFF_OBJECT = {
+    "anonymous": "login",
+    "owner": 404,
+    "other_resident": 404,
+    "clerk": 200,
+    "approver": 200,
+    "supervisor": 200,
+    "clerk_elsewhere": 404,
+    "auditor": 404,
+}
+# The casework API refuses callers without a reviewing role outright (403 for any
+# id, so nothing leaks), before looking for the object.
+STAFF_API_OBJECT = {
+    **STAFF_OBJECT,
+    "anonymous": 401,
+    "owner": 403,
+    "other_resident": 403,
+    "auditor": 403,
+}
+
+BUILDER_OBJECT = {
+    "anonymous": "login",
+    "owner": 404,
+    "other_resident": 404,
+    "clerk": 404,
+    "approver": 404,
+    "supervisor": 200,
+    "clerk_elsewhere": 404,
+    "auditor": 404,
+}
+
+MATRIX = [
+    ("/manage/procedures/health-permit/", BUILDER_OBJECT),
+    ("/manage/procedures/health-permit/export/", BUILDER_OBJECT),
+    (
+        "/api/v1/manage/procedures/health-permit/",
+        {
+            **{role: 403 for role in BUILDER_OBJECT},
+            "anonymous": 401,
+            "supervisor": 200,
+            "clerk_elsewhere": 403,
+        },
+    ),
+    ("/applications/{a}/", RESIDENT_OBJECT),
+    ("/applications/{a}/attachments/{f}/", RESIDENT_OBJECT),
+    ("/applications/{a}/documents/{d}/", RESIDENT_OBJECT),
+    ("/api/v1/applications/{a}/", RESIDENT_API_OBJECT),
+    ("/api/v1/applications/{a}/attachments/{f}/", RESIDENT_API_OBJECT),
+    ("/api/v1/applications/{a}/documents/{d}/", RESIDENT_API_OBJECT),
+    ("/casework/{a}/", STAFF_OBJECT),
+    ("/casework/{a}/attachments/{f}/", STAFF_OBJECT),
+    ("/casework/{a}/documents/{d}/", STAFF_OBJECT),
+    ("/api/v1/queue/{a}/", STAFF_API_OBJECT),
+    ("/api/v1/queue/{a}/notes/", STAFF_API_OBJECT),
+    ("/api/v1/queue/{a}/attachments/{f}/", STAFF_API_OBJECT),
+    ("/api/v1/queue/{a}/documents/{d}/", STAFF_API_OBJECT),
+]
+
+
+def _status(response) -> int | str:
+    if response.status_code == 302 and "/accounts/login/" in response["Location"]:
+        return "login"
+    return response.status_code
+
+
+def test_every_object_endpoint_answers_each_role_as_expected(world):
+    clients = {role: _client(world, role) for role in ROLES}
+    wrong = []
+    for template, expected in MATRIX:
+        path = template.format(a=world["application"], d=world["receipt"], f=world["attachment"])
+        for role in ROLES:
+            got = _status(clients[role].get(path))
+            if got != expected[role]:
+                wrong.append(f"{path} as {role}: {got}, expected {expected[role]}")
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_someone_elses_object_looks_exactly_like_a_missing_one(world):
+    """For every role refused an object, asking for an id that does not exist
+    gives the same status: the answer never tells that the object exists."""
+    clients = {role: _client(world, role) for role in ROLES}
+    leaks = []
+    for template, expected in MATRIX:
+        real = template.format(a=world["application"], d=world["receipt"], f=world["attachment"])
+        missing = template.format(a=MISSING, d=MISSING, f="0" * 32).replace(
+            "health-permit", "no-such-procedure"
+        )
+        for role in ROLES:
+            if expected[role] == 200:
+                continue
+            refused, absent = _status(clients[role].get(real)), _status(clients[role].get(missing))
+            if refused != absent:
+                leaks.append(f"{template} as {role}: {refused} for a real one, {absent} if missing")
+    assert leaks == []
+
+
+def test_writes_are_refused_to_everyone_but_the_owner_or_the_reviewers(world):
+    """The state-changing endpoints, as people who must not act: nothing changes."""
+    from applications.models import Application
+
+    before = Application.objects.get(pk=world["application"])
+    attempts = [
+        ("other_resident", "/api/v1/applications/{a}/withdraw/", {"reason": "x"}),
+        ("clerk", "/api/v1/applications/{a}/withdraw/", {"reason": "x"}),
+        ("other_resident", "/api/v1/queue/{a}/actions/", {"action": "claim"}),
+        ("clerk_elsewhere", "/api/v1/queue/{a}/actions/", {"action": "claim"}),
+        ("owner", "/api/v1/queue/{a}/actions/", {"action": "claim"}),
+        ("auditor", "/api/v1/queue/{a}/actions/", {"action": "claim"}),
+        ("clerk", "/api/v1/queue/{a}/assign/", {"assignee": None}),
+    ]
+    for role, template, body in attempts:
+        client = _client(world, role)
+        response = client.post(
+            template.format(a=world["application"]), body, content_type="application/json"
+        )
+        assert response.status_code in (403, 404), (role, template, response.status_code)
+    after = Application.objects.get(pk=world["application"])
+    assert (after.status, after.assignee_id) == (before.status, before.assignee_id)
