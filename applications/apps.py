@@ -18,3 +18,6 @@ class ApplicationsConfig(AppConfig):
         register(
             NavItem(_("Queue"), "casework:queue", order=200, requires=Action.REVIEW_APPLICATIONS)
         )
+        from applications.payment_handlers import register as register_payment_handlers
+
+        register_payment_handlers()  # payments learns about applications only through these

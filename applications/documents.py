@@ -488,3 +488,77 @@ def verify_pdf(data: bytes) -> IssuedDocument | None:
         .first()
     )
     return document if document is not None and _authentic(document) else None
+
+
+# --- The payment receipt (領収書) ----------------------------------------------------------
+
+PAYMENT_RECEIPT_TEMPLATE = "pdf/payment_receipt.html"
+
+
+def payment_receipt_issue(*, application_id: int, payment_id: int) -> IssuedDocument:
+    """Issue the payment receipt (領収書) of an application's settled fee payment,
+    once per application (as the receipt and the decision), signed and verifiable at
+    /verify/ like them. It states the amount received, what for, how and when it was
+    paid, and who received it; it appears among the resident's documents."""
+    from payments.selectors import receipt_facts
+
+    facts = receipt_facts(payment_id=payment_id)
+    if facts is None or (facts.subject_kind, facts.subject_id) != ("application", application_id):
+        raise NotFound()
+
+    def ready(application: Application) -> None:
+        if not facts.settled:
+            raise Conflict(_("The fee has not been paid yet."), code="not_paid")
+
+    def build(application: Application, code: str, issued_at: datetime) -> dict[str, Any]:
+        content = _receipt_content(application, code, issued_at)
+        organization = application.procedure.owning_organization
+        content.update(
+            {
+                "kind": DocumentKind.PAYMENT_RECEIPT.value,
+                "payment": {
+                    "number": facts.public_id,
+                    "amount": facts.amount,
+                    "amount_text": f"{facts.amount:,}",
+                    "method": facts.method,
+                    "method_ja": facts.method_ja,
+                    "method_en": facts.method_en,
+                    "provider_reference": facts.provider_reference,
+                    "paid_at": _tokyo_time(facts.paid_at or issued_at),
+                },
+                "purpose": {
+                    "ja": f"{application.procedure.title_ja}の手数料として",
+                    "en": f"Fee for {application.procedure.title_en or application.procedure.title_ja}",
+                },
+                "issuer": {"name_ja": organization.name_ja, "name_en": organization.name_en},
+                # A receipt names the payment, not the answers of the filing.
+                "answers": [],
+                "attachments": [],
+            }
+        )
+        return content
+
+    def issued(application: Application, document: IssuedDocument) -> None:
+        notify(
+            user=application.applicant,
+            subject=gettext_lazy("Your receipt for %(reference)s is ready"),
+            body=gettext_lazy(
+                "The receipt (領収書) for the fee you paid for your application (%(procedure)s) "
+                "is ready to download on the application's page."
+            ),
+            params={
+                "reference": application.reference,
+                "procedure": lambda: application.procedure.title,
+            },
+            link=reverse("applications:detail", args=[application.pk]),
+        )
+
+    return _issue_once(
+        application_id=application_id,
+        kind=DocumentKind.PAYMENT_RECEIPT,
+        template=PAYMENT_RECEIPT_TEMPLATE,
+        build=build,
+        title=lambda application: f"領収書 {application.reference}",
+        check=ready,
+        issued=issued,
+    )

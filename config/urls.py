@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts.identity.urls import sandbox_urlpatterns
 from applications.verify_views import verify_view
 from core import views as core_views
+from payments.urls import sandbox_urlpatterns as payments_sandbox_urlpatterns
 
 admin.site.site_header = "CityProc"
 
@@ -14,6 +15,7 @@ api_v1 = [
     path("", include("procedures.api.urls")),
     path("", include("applications.api.urls")),
     path("", include("applications.api.casework_urls")),
+    path("", include("payments.api.urls")),
 ]
 
 urlpatterns = [
@@ -24,6 +26,7 @@ urlpatterns = [
     path("procedures/", include("procedures.public_urls")),
     path("applications/", include("applications.urls")),
     path("casework/", include("applications.casework_urls")),
+    path("payments/", include("payments.urls")),
     path("manage/procedures/", include("procedures.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
@@ -37,6 +40,15 @@ if settings.IDENTITY_SANDBOX_ENABLED:
         path(
             f"{settings.IDENTITY_SANDBOX_PREFIX.strip('/')}/",
             include((sandbox_urlpatterns, "sandbox_idp")),
+        )
+    )
+
+if settings.PAYMENTS_SANDBOX_ENABLED:
+    # The sandbox payment gateway's own pages: local and test only.
+    urlpatterns.append(
+        path(
+            f"{settings.PAYMENTS_SANDBOX_PREFIX.strip('/')}/",
+            include((payments_sandbox_urlpatterns, "payments_sandbox")),
         )
     )
 

@@ -122,7 +122,7 @@ MATRIX = [
     (
         "/api/v1/manage/procedures/health-permit/",
         {
-            **{role: 403 for role in BUILDER_OBJECT},
+            **dict.fromkeys(BUILDER_OBJECT, 403),
             "anonymous": 401,
             "supervisor": 200,
             "clerk_elsewhere": 403,

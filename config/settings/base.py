@@ -220,6 +220,26 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "applications.tasks.send_deadline_reminders",
         "schedule": crontab(hour=7, minute=30),
     },
+    # Payment numbers and payment pages past their deadline (docs/payments.md).
+    "payments-expire-overdue": {
+        "task": "payments.tasks.expire_overdue_payments",
+        "schedule": crontab(minute="*/5"),
+    },
+    # Settlements whose task was never queued (broker down) or failed: core/tasks.py.
+    "payments-sweep-settlements": {
+        "task": "payments.tasks.sweep_settlements",
+        "schedule": crontab(minute="*/5"),
+    },
+    # The providers' books against ours, after the night's settlements.
+    "payments-reconcile-daily": {
+        "task": "payments.tasks.reconcile_payments",
+        "schedule": crontab(hour=4, minute=30),
+    },
+    # The sandbox gateway's delayed results (does nothing unless the sandbox is on).
+    "payments-sandbox-release": {
+        "task": "payments.tasks.release_sandbox_results",
+        "schedule": crontab(minute="*"),
+    },
 }
 
 # --- REST API ------------------------------------------------------------------------
@@ -404,3 +424,37 @@ def identity_provider_settings(*, sandbox_enabled: bool, site_url: str) -> dict:
 globals().update(
     identity_provider_settings(sandbox_enabled=IDENTITY_SANDBOX_ENABLED, site_url=SITE_URL)
 )
+
+# --- Payments (docs/payments.md) ---------------------------------------------------------
+# The in-project sandbox gateways (a hosted card / QR page, Pay-easy style payment
+# numbers) under PAYMENTS_SANDBOX_PREFIX. Local and test settings turn them on;
+# production refuses them: their pages let anyone "pay" without money.
+PAYMENTS_SANDBOX_ENABLED = env.bool("PAYMENTS_SANDBOX_ENABLED", default=False)
+PAYMENTS_SANDBOX_PREFIX = "/sandbox-pay"
+# Which provider takes which method; a real gateway is registered under its own name.
+PAYMENTS_METHOD_PROVIDERS = env.json(
+    "PAYMENTS_METHOD_PROVIDERS",
+    default={
+        "card": "sandbox",
+        "qr_code": "sandbox",
+        "bank_transfer": "sandbox_deferred",
+        "convenience_store": "sandbox_deferred",
+    },
+)
+# Webhook secrets by provider name; the sandboxes derive theirs from SECRET_KEY.
+PAYMENTS_WEBHOOK_SECRETS = env.json("PAYMENTS_WEBHOOK_SECRETS", default={})
+# Signed webhooks older (or newer) than this are refused.
+PAYMENTS_WEBHOOK_TOLERANCE_SECONDS = env.int("PAYMENTS_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Payment numbers stay valid until the end of the day this many days ahead.
+PAYMENTS_DEFERRED_DAYS = env.int("PAYMENTS_DEFERRED_DAYS", default=7)
+# An abandoned payment page expires after this long.
+PAYMENTS_CARD_SESSION_MINUTES = env.int("PAYMENTS_CARD_SESSION_MINUTES", default=30)
+# A page asks the provider about an open payment at most this often.
+PAYMENTS_QUERY_INTERVAL_SECONDS = env.int("PAYMENTS_QUERY_INTERVAL_SECONDS", default=5)
+# The reconciliation compares the transactions of this many days back (overlapping).
+PAYMENTS_RECONCILIATION_DAYS = env.int("PAYMENTS_RECONCILIATION_DAYS", default=3)
+# The sandbox's "delayed result" is decided this many seconds after the choice.
+PAYMENTS_SANDBOX_DELAY_SECONDS = env.int("PAYMENTS_SANDBOX_DELAY_SECONDS", default=15)
+# Empty: the sandbox delivers its webhooks in-process (through the same verification);
+# set to http://host/api/v1/payments/webhooks to deliver them over HTTP.
+PAYMENTS_SANDBOX_WEBHOOK_URL = env("PAYMENTS_SANDBOX_WEBHOOK_URL", default="")

@@ -17,3 +17,6 @@ globals().update(
     identity_provider_settings(sandbox_enabled=IDENTITY_SANDBOX_ENABLED, site_url=SITE_URL)
 )
 
+# The sandbox payment gateways (card / QR page, payment numbers) so that fees can be
+# paid offline (docs/payments.md).
+PAYMENTS_SANDBOX_ENABLED = env.bool("PAYMENTS_SANDBOX_ENABLED", default=True)

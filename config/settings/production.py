@@ -63,6 +63,18 @@ if IDENTITY_VERIFICATION_ENABLED:
     if not env("OIDC_RP_SIGN_ALGO", default="RS256").startswith(("RS", "ES")):
         raise ImproperlyConfigured("OIDC_RP_SIGN_ALGO must be an RS or ES algorithm (RS256).")
 
+# Payments: the sandbox gateways would let anyone "pay" without money.
+if env.bool("PAYMENTS_SANDBOX_ENABLED", default=False):
+    raise ImproperlyConfigured(
+        "PAYMENTS_SANDBOX_ENABLED must be off in production: the sandbox payment "
+        "gateways mark fees as paid without any money."
+    )
+PAYMENTS_SANDBOX_ENABLED = False
+# Only real gateways, named explicitly (none is configured by default).
+PAYMENTS_METHOD_PROVIDERS = env.json("PAYMENTS_METHOD_PROVIDERS", default={})
+if any(str(name).startswith("sandbox") for name in PAYMENTS_METHOD_PROVIDERS.values()):
+    raise ImproperlyConfigured("PAYMENTS_METHOD_PROVIDERS must not name a sandbox provider.")
+
 # HTTPS everywhere; the proxy in front terminates TLS and says so in this header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

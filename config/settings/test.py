@@ -24,3 +24,6 @@ WHITENOISE_AUTOREFRESH = True
 IDENTITY_SANDBOX_ENABLED = True
 globals().update(identity_provider_settings(sandbox_enabled=True, site_url=SITE_URL))
 
+# The sandbox payment gateways (card / QR page, payment numbers) so that fees can be
+# paid offline (docs/payments.md).
+PAYMENTS_SANDBOX_ENABLED = True

@@ -1,0 +1,72 @@
+"""Thin, idempotent tasks: each loads by id and calls one service."""
+
+from __future__ import annotations
+
+import logging
+import urllib.request
+
+from celery import shared_task
+from django.conf import settings
+
+from payments import services
+from payments.providers.sandbox import SIGNATURE_HEADER, release_delayed, sandbox_enabled
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
+def dispatch_settlement(payment_id: int) -> bool:
+    """A payment settled: its subject moves on (and its receipt is issued). Safe to
+    run again: the handler does nothing a second time."""
+    return services.payment_settlement_dispatch(payment_id=payment_id)
+
+
+@shared_task(acks_late=True)
+def expire_overdue_payments() -> dict:
+    """Beat, every five minutes: payment numbers and payment pages past their deadline."""
+    return services.payments_expire_overdue()
+
+
+@shared_task(acks_late=True)
+def sweep_settlements() -> int:
+    """Beat, every five minutes: settlements whose task was never queued or failed."""
+    return services.payments_settlement_sweep()
+
+
+@shared_task(acks_late=True)
+def reconcile_payments() -> int:
+    """Beat, daily: compare the providers' books with ours, repair, list mismatches."""
+    return services.reconciliation_run().pk
+
+
+@shared_task(acks_late=True)
+def release_sandbox_results() -> int:
+    """Beat, every minute: the sandbox gateway notifies its delayed results."""
+    if not sandbox_enabled():
+        return 0
+    return release_delayed()
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), max_retries=8, retry_backoff=True)
+def deliver_sandbox_webhook(provider: str, body: str, signature: str) -> str:
+    """The sandbox gateway delivering a signed webhook: over HTTP when
+    PAYMENTS_SANDBOX_WEBHOOK_URL is set (as a real gateway would), otherwise straight
+    into the same service the webhook endpoint calls, signature check included."""
+    if not sandbox_enabled():
+        return "disabled"
+    base = settings.PAYMENTS_SANDBOX_WEBHOOK_URL
+    if base:
+        request = urllib.request.Request(  # noqa: S310 (a configured http(s) URL)
+            f"{base.rstrip('/')}/{provider}/",
+            data=body.encode("utf-8"),
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return str(response.status)
+    result = services.webhook_receive(
+        provider_name=provider,
+        headers={SIGNATURE_HEADER: signature},
+        body=body.encode("utf-8"),
+    )
+    return result.outcome
