@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("applications.api.urls")),
     path("", include("applications.api.casework_urls")),
     path("", include("payments.api.urls")),
+    path("", include("digitization.api.urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +29,8 @@ urlpatterns = [
     path("casework/", include("applications.casework_urls")),
     path("payments/", include("payments.urls")),
     path("manage/procedures/", include("procedures.urls")),
+    path("digitization/", include("digitization.urls")),
+    path("open-data/", include("digitization.public_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -113,9 +114,22 @@ def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
     html = render_to_string(template_name, context)
     font_config, stylesheet, fetcher = _fonts()
     with _render_lock:
-        return HTML(string=html, url_fetcher=fetcher).write_pdf(
+        pdf = HTML(string=html, url_fetcher=fetcher).write_pdf(
             stylesheets=[stylesheet], font_config=font_config
         )
+    if settings.PDF_RENDER_TEST_GATE:
+        _hold_at_test_gate(Path(settings.PDF_RENDER_TEST_GATE))
+    return pdf
+
+
+def _hold_at_test_gate(gate: Path, limit: float = 120.0) -> None:
+    """Fault tests only (the setting exists in config/settings/test.py and production
+    refuses it): say so in `<gate>.held`, then wait while the gate file exists, so
+    the test can kill the worker while a document is being issued."""
+    gate.with_name(f"{gate.name}.held").touch()
+    deadline = time.monotonic() + limit
+    while gate.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def qr_svg_data_uri(text: str) -> str:

@@ -21,7 +21,14 @@ from procedures import builder
 from procedures.forms.conditions import OPERATORS
 from procedures.forms.definition import PREFILL_TYPES, definition_schema
 from procedures.forms.text import localized_text
-from procedures.models import Category, Filer, IdentityLevel, LifeEvent, Principle
+from procedures.models import (
+    ANNUAL_VOLUME_MAX,
+    Category,
+    Filer,
+    IdentityLevel,
+    LifeEvent,
+    Principle,
+)
 from procedures.services import CODE_PATTERN, PROCEDURE_FIELDS
 
 KEY_HELP = _(
@@ -379,7 +386,9 @@ class ProcedureForm(forms.Form):
     processing_days = forms.IntegerField(
         label=_("Standard processing period (business days)"), min_value=1, max_value=365
     )
-    annual_volume = forms.IntegerField(label=_("Estimated cases per year"), min_value=0, initial=0)
+    annual_volume = forms.IntegerField(
+        label=_("Estimated cases per year"), min_value=0, max_value=ANNUAL_VOLUME_MAX, initial=0
+    )
 
     def __init__(self, *args: Any, actor: Any, creating: bool, **kwargs: Any):
         super().__init__(*args, **kwargs)

@@ -51,6 +51,11 @@ class ProcedureStatus(models.TextChoices):
     RETIRED = "retired", _("Retired")
 
 
+# The largest estimate a PositiveIntegerField holds on every database; the API, the
+# builder and the exchange format refuse more instead of failing at the database.
+ANNUAL_VOLUME_MAX = 2_147_483_647
+
+
 class Procedure(TimeStampedModel):
     """A procedure of the catalogue. What residents fill in lives in its versions;
     the catalogue entry itself (titles, owner, processing period) is not versioned."""
@@ -197,6 +202,8 @@ class ExemptionStatus(models.TextChoices):
     REQUESTED = "requested", _("Requested")
     APPROVED = "approved", _("Approved")
     REFUSED = "refused", _("Refused")
+    # An approval whose review date passed, closed when a new request is made.
+    EXPIRED = "expired", _("Expired")
 
 
 class Exemption(TimeStampedModel):

@@ -426,7 +426,9 @@ def exemption_request(
     legal_basis: str = "",
     within_city_discretion: bool,
 ) -> Exemption:
-    """A department asks to be exempted from one principle, with its reason."""
+    """A department asks to be exempted from one principle, with its reason. An
+    approval whose review date has passed no longer counts; asking again closes it
+    as expired (kept as history) so that the renewal can be decided."""
     _require_manager(actor, procedure)
     if principle not in Principle.values:
         raise ValidationFailed(details={"principle": [_("Unknown principle.")]})
@@ -434,6 +436,21 @@ def exemption_request(
         raise ValidationFailed(details={"reason": [_("Give the reason.")]})
     try:
         with transaction.atomic():
+            lapsed = Exemption.objects.select_for_update().filter(
+                procedure=procedure,
+                principle=principle,
+                status=ExemptionStatus.APPROVED,
+                review_date__lt=timezone.localdate(),
+            )
+            for old in lapsed:
+                old.status = ExemptionStatus.EXPIRED
+                old.save(update_fields=["status", "updated_at"])
+                audit_record(
+                    actor=actor,
+                    action="procedures.exemption_expired",
+                    target=old,
+                    data={"procedure": procedure.code, "principle": principle},
+                )
             exemption = Exemption.objects.create(
                 procedure=procedure,
                 principle=principle,

@@ -5,9 +5,20 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from tests.factories import OrganizationFactory
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language (Japanese), whatever the one
+    before it activated; a test that wants English says so."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

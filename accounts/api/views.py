@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from knox.models import AuthToken
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
@@ -27,7 +27,15 @@ class TokenObtainView(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={201: TokenIssuedSerializer},
+        responses={
+            201: TokenIssuedSerializer,
+            400: OpenApiResponse(description="validation_failed or email_not_verified."),
+            401: OpenApiResponse(
+                description="invalid_credentials, or for staff otp_required / invalid_otp."
+            ),
+            409: OpenApiResponse(description="token_limit_reached: revoke a token first."),
+            429: OpenApiResponse(description="locked_out (too many failures) or throttled."),
+        },
         summary="Obtain an API token",
     )
     def post(self, request):

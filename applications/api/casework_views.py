@@ -25,6 +25,7 @@ from applications.api.casework_serializers import (
     QueueItemSerializer,
     QueuePageSerializer,
 )
+from applications.api.views import ATTACHMENT_FILE
 from applications.casework import (
     application_assign,
     application_claim_next,
@@ -327,7 +328,7 @@ class AttachmentView(APIView):
                 "inline", int, enum=[1], description="1: show an image or PDF in place."
             )
         ],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: NOT_FOUND},
+        responses={**ATTACHMENT_FILE, 404: NOT_FOUND},
     )
     def get(self, request, pk: int, public_id: str):
         application = _case(request, pk)

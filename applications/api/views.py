@@ -27,6 +27,7 @@ from applications.api.serializers import (
 )
 from applications.downloads import attachment_response, document_response
 from applications.models import Application
+from applications.uploads import CONTENT_TYPES
 from core.api.parsers import JSONParser
 from core.errors import NotFound
 from procedures.selectors import published_procedure
@@ -38,6 +39,11 @@ JSON_ONLY = [JSONParser]
 NOT_FOUND = OpenApiResponse(description="not_found: unknown, or not yours.")
 INVALID = OpenApiResponse(description="validation_failed, with field errors in `details`.")
 NOT_A_DRAFT = OpenApiResponse(description="not_a_draft: already submitted.")
+# An attached file is served with the media type of the kind its content was
+# checked to be (applications/uploads.py), so the schema lists each of them.
+ATTACHMENT_FILE = {
+    (200, media_type): OpenApiTypes.BINARY for media_type in sorted(set(CONTENT_TYPES.values()))
+}
 
 
 def _fake(view) -> bool:
@@ -259,7 +265,7 @@ class ApplicationAttachmentView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Download an attached file",
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: NOT_FOUND},
+        responses={**ATTACHMENT_FILE, 404: NOT_FOUND},
     )
     def get(self, request, pk: int, public_id: str):
         application = selectors.own_application(request.user, pk)

@@ -95,6 +95,10 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A kept connection that the database dropped (a restart, a failover, an idle
+# timeout) is noticed before a request uses it, and replaced, instead of failing
+# that request (tests/core/test_faults.py).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while a writer commits; the timeout waits for the lock
     # instead of failing with "database is locked" under a few concurrent requests.
@@ -235,6 +239,17 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "payments.tasks.reconcile_payments",
         "schedule": crontab(hour=4, minute=30),
     },
+    # The auditors' snapshots, just before midnight: daily, and at month and
+    # fiscal-year end (the task decides; docs/digitization.md).
+    "digitization-snapshots-daily": {
+        "task": "digitization.tasks.take_snapshots",
+        "schedule": crontab(hour=23, minute=55),
+    },
+    # The chain check the auditors' log viewer shows, after the audit app's own.
+    "digitization-audit-chain-check-daily": {
+        "task": "digitization.tasks.check_audit_chain",
+        "schedule": crontab(hour=3, minute=45),
+    },
     # The sandbox gateway's delayed results (does nothing unless the sandbox is on).
     "payments-sandbox-release": {
         "task": "payments.tasks.release_sandbox_results",
@@ -260,7 +275,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular, plus the errors every operation can answer (core/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": "20/min"},
@@ -356,6 +372,10 @@ FIELD_ENCRYPTION_KEY = env("FIELD_ENCRYPTION_KEY", default="")
 CLAMAV_SOCKET = env("CLAMAV_SOCKET", default="")
 # The Japanese font embedded in PDFs; unset: Debian's fonts-ipaexfont-gothic.
 PDF_FONT_PATH = env("PDF_FONT_PATH", default="")
+# Fault tests only (tests/core/test_faults.py, through config/settings/test.py): while
+# the file at this path exists, every PDF render holds before returning, so that a
+# worker can be killed in the middle of issuing a document. Production refuses it.
+PDF_RENDER_TEST_GATE = ""
 # Demo data (seed_demo, demo_totp): on for local use, refused in production.
 DEMO_ENABLED = env.bool("DEMO_ENABLED", default=True)
 # Demo data password; a printed default is used when unset.
@@ -458,3 +478,7 @@ PAYMENTS_SANDBOX_DELAY_SECONDS = env.int("PAYMENTS_SANDBOX_DELAY_SECONDS", defau
 # Empty: the sandbox delivers its webhooks in-process (through the same verification);
 # set to http://host/api/v1/payments/webhooks to deliver them over HTTP.
 PAYMENTS_SANDBOX_WEBHOOK_URL = env("PAYMENTS_SANDBOX_WEBHOOK_URL", default="")
+
+# --- Digitization metrics (docs/digitization.md) -------------------------------------------
+# The ordinance's target for the volume-weighted availability rate, as a fraction.
+DIGITIZATION_TARGET = env.float("DIGITIZATION_TARGET", default=0.98)

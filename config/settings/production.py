@@ -75,6 +75,11 @@ PAYMENTS_METHOD_PROVIDERS = env.json("PAYMENTS_METHOD_PROVIDERS", default={})
 if any(str(name).startswith("sandbox") for name in PAYMENTS_METHOD_PROVIDERS.values()):
     raise ImproperlyConfigured("PAYMENTS_METHOD_PROVIDERS must not name a sandbox provider.")
 
+# The fault tests' hold on PDF rendering (config/settings/test.py) has no place here.
+if env("PDF_RENDER_TEST_GATE", default=""):
+    raise ImproperlyConfigured("PDF_RENDER_TEST_GATE is for the fault tests only.")
+PDF_RENDER_TEST_GATE = ""
+
 # HTTPS everywhere; the proxy in front terminates TLS and says so in this header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

@@ -3,7 +3,13 @@ and CELERY_BROKER_URL at Redis; tasks still run eagerly unless a test starts a r
 worker (tests/core/test_celery_worker.py)."""
 
 from .base import *  # noqa: F403
-from .base import SITE_URL, VAR_DIR, env, identity_provider_settings
+from .base import (
+    CELERY_BROKER_TRANSPORT_OPTIONS,
+    SITE_URL,
+    VAR_DIR,
+    env,
+    identity_provider_settings,
+)
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
@@ -27,3 +33,12 @@ globals().update(identity_provider_settings(sandbox_enabled=True, site_url=SITE_
 # The sandbox payment gateways (card / QR page, payment numbers) so that fees can be
 # paid offline (docs/payments.md).
 PAYMENTS_SANDBOX_ENABLED = True
+
+# The fault tests (tests/core/test_faults.py) start real workers and set these in
+# the workers' environment only: a file that holds each PDF render while it exists
+# (so a worker can be killed mid-render), and Redis transport options under which
+# a killed worker's task becomes visible again within seconds, not ten minutes.
+PDF_RENDER_TEST_GATE = env("PDF_RENDER_TEST_GATE", default="")
+CELERY_BROKER_TRANSPORT_OPTIONS = env.json(
+    "CELERY_BROKER_TRANSPORT_OPTIONS", default=CELERY_BROKER_TRANSPORT_OPTIONS
+)

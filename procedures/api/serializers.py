@@ -13,7 +13,14 @@ from rest_framework import serializers
 
 from accounts.models import Organization
 from procedures import selectors, services
-from procedures.models import Category, Filer, IdentityLevel, LifeEvent, Principle
+from procedures.models import (
+    ANNUAL_VOLUME_MAX,
+    Category,
+    Filer,
+    IdentityLevel,
+    LifeEvent,
+    Principle,
+)
 
 DEFINITION_HELP = (
     "A version definition (form, fee, workflow, delivery, contact, result_document): "
@@ -112,7 +119,10 @@ class ProcedureFieldsSerializer(serializers.Serializer):
         min_value=1, max_value=365, help_text="Standard processing period in business days."
     )
     annual_volume = serializers.IntegerField(
-        min_value=0, required=False, help_text="Estimated cases per year."
+        min_value=0,
+        max_value=ANNUAL_VOLUME_MAX,
+        required=False,
+        help_text="Estimated cases per year.",
     )
 
     def validate_life_events(self, value: list[str]) -> list[str]:

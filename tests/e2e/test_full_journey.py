@@ -2,8 +2,8 @@
 department admin builds and publishes a procedure in the builder; a resident
 files it, pays the fee on the sandbox card page and downloads the receipt and the
 領収書; a clerk requests a correction, the resident fixes it, the clerk recommends,
-an approver approves, and the resident downloads the decision. The resident's
-part is done with the keyboard only."""
+an approver approves, and the resident downloads the decision; the auditor sees the
+count move. The resident's part is done with the keyboard only."""
 
 from __future__ import annotations
 
@@ -124,6 +124,11 @@ def test_everyone_plays_their_part_in_one_journey(
     _build_and_publish(admin, url)
     screenshot(admin, f"journey-{language}-01-published")
 
+    # The auditor sees the new procedure in the inventory, with no case yet.
+    auditor = _log_in(browser, url, "auditor@example.jp", language, staff=True)
+    auditor.goto(f"{url}/digitization/inventory/{CODE}/")
+    assert auditor.locator("table[aria-labelledby=months-title] tbody td.num").count() == 0
+
     # The resident, with the keyboard only: finds it, starts, fills, uploads, submits.
     resident = _log_in(browser, url, "resident@example.jp", language)
     resident.goto(f"{url}/procedures/{CODE}/")
@@ -157,6 +162,12 @@ def test_everyone_plays_their_part_in_one_journey(
     assert kinds == {"receipt", "payment_receipt"}
     resident.goto(f"{url}/applications/{application.pk}/")
     screenshot(resident, f"journey-{language}-03-paid")
+
+    # The auditor sees the count move: one case filed online this month.
+    auditor.reload()
+    month = auditor.locator("table[aria-labelledby=months-title] tbody tr").first
+    assert month.locator("td.num").first.inner_text().strip() == "1"
+    screenshot(auditor, f"journey-{language}-03b-auditor-counts")
 
     # The clerk asks for a correction; the resident fixes it.
     clerk = _log_in(browser, url, "clerk@example.jp", language, staff=True)

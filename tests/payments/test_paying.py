@@ -389,7 +389,9 @@ def test_the_panels_for_the_application_and_case_pages_render(
     office, django_capture_on_commit_callbacks, rf
 ):
     from django.template.loader import render_to_string
+    from django.utils import translation
 
+    translation.activate("en")  # the panels' texts are asserted in English
     application = file_application(office.permit)
     request = rf.get("/")
     request.user = application.applicant

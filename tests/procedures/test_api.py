@@ -764,3 +764,18 @@ def test_a_postal_code_is_looked_up_offline_for_address_autofill(client):
     }
     assert client.get("/api/v1/postal-codes/9999999/").status_code == 404
     assert client.get("/api/v1/postal-codes/not-a-code/").json()["error"]["code"] == "not_found"
+
+
+def test_an_absurd_annual_volume_is_refused_not_a_crash(admin_api, org_tree):
+    # Found by the schema fuzzing: the database column holds at most 2**31 - 1.
+    _create(admin_api)
+    too_many = admin_api.patch(f"{MANAGE}food-license/", {"annual_volume": 2**31}, format="json")
+    assert too_many.status_code == 400
+    assert "annual_volume" in _error(too_many)["details"]
+    document = admin_api.get(f"{MANAGE}food-license/export/").json()
+    document["procedure"]["code"] = "food-license-copy"
+    document["procedure"]["annual_volume"] = 2**31
+    imported = admin_api.post(f"{MANAGE}import/", document, format="json")
+    assert imported.status_code == 400
+    assert _error(imported)["code"] == "definition_invalid"
+    assert not Procedure.objects.filter(code="food-license-copy").exists()

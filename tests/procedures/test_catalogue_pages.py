@@ -16,8 +16,12 @@ def test_the_catalogue_lists_every_published_demo_procedure(client, demo):
     response = client.get("/procedures/")
     assert response.status_code == 200
     content = response.content.decode()
-    for procedure in Procedure.objects.all():
+    published = Procedure.objects.filter(versions__state="published")
+    assert published.count() == 8
+    for procedure in published:
         assert f'href="/procedures/{procedure.code}/"' in content
+    for draft_only in Procedure.objects.exclude(versions__state="published"):
+        assert f'href="/procedures/{draft_only.code}/"' not in content
     assert "飲食店営業許可申請" in content
 
 
