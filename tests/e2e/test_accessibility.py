@@ -10,11 +10,13 @@ from datetime import date
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.identity.services import identity_verification_record
 from accounts.models import User
 from applications.models import Application
+from procedures.models import Procedure
 from tests.factories import current_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -93,6 +95,7 @@ def test_every_kind_of_page_has_no_wcag_violation(live_server, browser, settings
         "/accounts/password-reset/",
         "/verify/",
         "/verify/?code=ABCD-EFGH-JKMN-PQRS",
+        "/open-data/",
         "/no-such-page/",
     ):
         check(path)
@@ -161,6 +164,45 @@ def test_every_kind_of_page_has_no_wcag_violation(live_server, browser, settings
         "/manage/procedures/food-business-permit/workflow/",
     ):
         check(path)
+    context.close()
+
+    # The auditor: the dashboard and everything it leads to.
+    context = _context(browser, language)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    _log_in(page, url, "auditor@example.jp", staff=True)
+    for path in (
+        "/digitization/",
+        "/digitization/gap/",
+        "/digitization/inventory/",
+        "/digitization/inventory/food-business-permit/",
+        "/digitization/exemptions/",
+        "/digitization/audit-log/",
+        "/payments/reconciliation/",
+    ):
+        check(path)
+    context.close()
+
+    # A resident with a fee to pay: the payment page.
+    payer = User.objects.get(email="resident@example.jp")
+    fee_due = Application.objects.create(
+        procedure=Procedure.objects.get(code="tax-certificate-request"),
+        version=Procedure.objects.get(code="tax-certificate-request").versions.get(
+            state="published"
+        ),
+        applicant=payer,
+        status="payment_pending",
+        reference="AAAA-BBBB-C",
+        submitted_at=timezone.now(),
+        fee_amount=800,
+        revision=1,
+    )
+    context = _context(browser, language)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    _log_in(page, url, "resident@example.jp")
+    check(f"/payments/applications/{fee_due.pk}/")
+    check(f"/applications/{fee_due.pk}/")
     context.close()
 
     assert problems == [], "\n".join(problems)
