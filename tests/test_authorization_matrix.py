@@ -10,15 +10,17 @@ from django.test import Client
 
 from accounts.models import Role
 from applications.documents import receipt_issue
+from payments.services import payment_start
 from tests.applications.casework_setup import (
     PDF,
     City,
+    definition,
     file_application,
     resident,
     staff,
     verified_login,
 )
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, publish_procedure
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +44,16 @@ def world():
     application = file_application(city.permit, owner, files=(("plan.pdf", PDF),))
     receipt = receipt_issue(application_id=application.pk)
     attachment = application.attachments.get()
+    # A second filing, with a fee, and its payment started by card.
+    fee_definition = definition()
+    fee_definition["fee"] = {"kind": "fixed", "amount": 500, "methods": ["card"]}
+    paid_procedure = publish_procedure(
+        code="fee-permit", definition=fee_definition, organization=city.health
+    )
+    fee_filing = file_application(paid_procedure, owner)
+    payment, _created = payment_start(
+        actor=owner, subject_kind="application", subject_id=fee_filing.pk, method="card"
+    )
     people = {
         "owner": owner,
         "other_resident": resident("他人 花子"),
@@ -55,6 +67,7 @@ def world():
         "application": application.pk,
         "receipt": receipt.pk,
         "attachment": attachment.public_id,
+        "payment": payment.public_id,
         "people": people,
     }
 
@@ -116,7 +129,46 @@ BUILDER_OBJECT = {
     "auditor": 404,
 }
 
+# The payment's page is the payer's (staff see payments on the case page); the API
+# also serves the reviewers of the organization paid to, who refund through it.
+PAYMENT_OBJECT = {
+    "anonymous": "login",
+    "owner": 200,
+    "other_resident": 404,
+    "clerk": 404,
+    "approver": 404,
+    "supervisor": 404,
+    "clerk_elsewhere": 404,
+    "auditor": 404,
+}
+
+# Inventory entries: the auditors', and those who report for the organization.
+# People with no digitization role at all are refused outright (403, whatever the
+# code); those who report for other organizations do not see the entry (404).
+INVENTORY_OBJECT = {
+    "anonymous": "login",
+    "owner": 403,
+    "other_resident": 403,
+    "clerk": 200,
+    "approver": 403,
+    "supervisor": 200,
+    "clerk_elsewhere": 404,
+    "auditor": 200,
+}
+
 MATRIX = [
+    ("/digitization/inventory/health-permit/", INVENTORY_OBJECT),
+    ("/payments/{p}/", PAYMENT_OBJECT),
+    (
+        "/api/v1/payments/{p}/",
+        {
+            **PAYMENT_OBJECT,
+            "anonymous": 401,
+            "clerk": 200,
+            "approver": 200,
+            "supervisor": 200,
+        },
+    ),
     ("/manage/procedures/health-permit/", BUILDER_OBJECT),
     ("/manage/procedures/health-permit/export/", BUILDER_OBJECT),
     (
@@ -154,7 +206,9 @@ def test_every_object_endpoint_answers_each_role_as_expected(world):
     clients = {role: _client(world, role) for role in ROLES}
     wrong = []
     for template, expected in MATRIX:
-        path = template.format(a=world["application"], d=world["receipt"], f=world["attachment"])
+        path = template.format(
+            a=world["application"], d=world["receipt"], f=world["attachment"], p=world["payment"]
+        )
         for role in ROLES:
             got = _status(clients[role].get(path))
             if got != expected[role]:
@@ -168,8 +222,10 @@ def test_someone_elses_object_looks_exactly_like_a_missing_one(world):
     clients = {role: _client(world, role) for role in ROLES}
     leaks = []
     for template, expected in MATRIX:
-        real = template.format(a=world["application"], d=world["receipt"], f=world["attachment"])
-        missing = template.format(a=MISSING, d=MISSING, f="0" * 32).replace(
+        real = template.format(
+            a=world["application"], d=world["receipt"], f=world["attachment"], p=world["payment"]
+        )
+        missing = template.format(a=MISSING, d=MISSING, f="0" * 32, p="f" * 32).replace(
             "health-permit", "no-such-procedure"
         )
         for role in ROLES:
