@@ -215,6 +215,21 @@ def _application_link(application: Application) -> str:
     return reverse("applications:detail", args=[application.pk])
 
 
+def applicant_notify(application: Application, *, subject: Any, body: Any) -> None:
+    """Tell the resident something about their application, in their language,
+    with its reference, its procedure's title and a link to its page."""
+    notify(
+        user=application.applicant,
+        subject=subject,
+        body=body,
+        params={
+            "reference": application.reference,
+            "procedure": lambda: application.procedure.title,
+        },
+        link=_application_link(application),
+    )
+
+
 def _case_link(application: Application) -> str:
     return reverse("casework:case", args=[application.pk])
 
@@ -288,17 +303,14 @@ def _open_correction(
         message=message,
         fields=chosen,
     )
-    applicant = locked.applicant
-    notify(
-        user=applicant,
+    applicant_notify(
+        locked,
         subject=gettext_lazy("Please correct your application %(reference)s"),
         body=gettext_lazy(
             "The office reviewing your application (%(procedure)s) asks you to correct some "
             "answers. Open the application to read the message and send your corrections. "
             "The processing period is paused until you do."
         ),
-        params={"reference": locked.reference, "procedure": lambda: locked.procedure.title},
-        link=_application_link(locked),
     )
     return correction
 

@@ -30,8 +30,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.services import notify
-from applications.casework import transition_check, transition_take
+from applications.casework import applicant_notify, transition_check, transition_take
 from applications.models import (
     Application,
     ApplicationEvent,
@@ -305,18 +304,13 @@ def _receipt_issued(application: Application, document: IssuedDocument) -> None:
     ApplicationEvent.objects.create(
         application=application, kind=EventKind.RECEIPT_ISSUED, to_status=application.status
     )
-    notify(
-        user=application.applicant,
+    applicant_notify(
+        application,
         subject=gettext_lazy("Application %(reference)s received"),
         body=gettext_lazy(
             "We received your application (%(procedure)s). Your receipt is ready to "
             "download on the application's page. Reference number: %(reference)s."
         ),
-        params={
-            "reference": application.reference,
-            "procedure": lambda: application.procedure.title,
-        },
-        link=reverse("applications:detail", args=[application.pk]),
     )
 
 
@@ -402,8 +396,8 @@ def _decision_issued(application: Application, document: IssuedDocument) -> None
     transition = transition_check(application, None, "issue_result", "")
     transition_take(application, None, transition)
     approved = application.decision == Decision.APPROVE
-    notify(
-        user=application.applicant,
+    applicant_notify(
+        application,
         subject=gettext_lazy("Decision on your application %(reference)s"),
         body=(
             gettext_lazy(
@@ -417,11 +411,6 @@ def _decision_issued(application: Application, document: IssuedDocument) -> None
                 "on the application's page."
             )
         ),
-        params={
-            "reference": application.reference,
-            "procedure": lambda: application.procedure.title,
-        },
-        link=reverse("applications:detail", args=[application.pk]),
     )
 
 
@@ -539,18 +528,13 @@ def payment_receipt_issue(*, application_id: int, payment_id: int) -> IssuedDocu
         return content
 
     def issued(application: Application, document: IssuedDocument) -> None:
-        notify(
-            user=application.applicant,
+        applicant_notify(
+            application,
             subject=gettext_lazy("Your receipt for %(reference)s is ready"),
             body=gettext_lazy(
                 "The receipt (領収書) for the fee you paid for your application (%(procedure)s) "
                 "is ready to download on the application's page."
             ),
-            params={
-                "reference": application.reference,
-                "procedure": lambda: application.procedure.title,
-            },
-            link=reverse("applications:detail", args=[application.pk]),
         )
 
     return _issue_once(
