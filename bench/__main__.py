@@ -58,7 +58,7 @@ def _figure(value: float, unit: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("ids", nargs="*", help="B1 B2 B3 B5 B7 (default: all)")
+    parser.add_argument("ids", nargs="*", help="B1 ... B7 (default: all)")
     parser.add_argument("--small", action="store_true", help="the small scale of tests/bench")
     parser.add_argument("--rounds", type=int, help="rounds per figure (default per benchmark)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
@@ -75,7 +75,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for benchmark in known.values():
             print(f"{benchmark.id}  {benchmark.title}  (target: {benchmark.target})")
-        print("B4, B6: not yet available (docs/performance.md)")
         return 0
     # A terminated run still stops the servers and workers it started (finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

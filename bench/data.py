@@ -3,7 +3,7 @@ catalogue through the services (so every definition is validated and published a
 a department would), and then residents and applications by the million with
 PostgreSQL COPY (psycopg 3 `cursor.copy`), with realistic statuses, dates, due
 dates, assignees and decisions. B2 uses it at 1 million applications; B4 (the
-auditors' rates at 10 million) is meant to reuse `applications_generate` and
+auditors' rates at 10 million) reuses `applications_generate` and
 `case_counts_rebuild`.
 
 COPY writes every concrete column of a model: the values given, else the field's

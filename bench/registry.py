@@ -1,5 +1,4 @@
-"""The benchmarks `bin/bench` knows, by id. To add one (B4 and B6 are still to
-come, with the digitization and payments apps): write bench/bN_<name>.py defining
+"""The benchmarks `bin/bench` knows, by id. To add one: write bench/bN_<name>.py defining
 `BENCHMARK = Benchmark(...)` with `full` and `small` parameters, add the module
 here, and a small-scale test in tests/bench/ (see docs/performance.md)."""
 
@@ -13,7 +12,9 @@ MODULES = (
     "bench.b1_submit",
     "bench.b2_queue",
     "bench.b3_receipt_pdf",
+    "bench.b4_rates",
     "bench.b5_celery_receipts",
+    "bench.b6_webhooks",
     "bench.b7_worker_memory",
 )
 
