@@ -366,7 +366,7 @@ def _decision_content(application: Application, code: str, issued_at: datetime) 
     content = _receipt_content(application, code, issued_at)
     approved = application.decision == Decision.APPROVE
     result = application.version.definition.get("result_document") or {}
-    title = (result.get("title") or APPROVAL_TITLE) if approved else REFUSAL_TITLE
+    title = _decision_title(application)
     body = (result.get("body") or {}) if approved else {}
     organization = application.procedure.owning_organization
     content.update(
@@ -424,17 +424,21 @@ def decision_issue(*, application_id: int) -> IssuedDocument:
         kind=DocumentKind.DECISION,
         template=DECISION_TEMPLATE,
         build=_decision_content,
-        title=lambda application: f"{_decision_content_title(application)} {application.reference}",
+        title=lambda application: (
+            f"{_decision_title(application).get('ja', '')} {application.reference}"
+        ),
         check=_decision_ready,
         issued=_decision_issued,
     )
 
 
-def _decision_content_title(application: Application) -> str:
+def _decision_title(application: Application) -> dict:
+    """The document's title in both languages: the procedure's own result document
+    for an approval, the notice of refusal otherwise."""
     if application.decision == Decision.APPROVE:
         result = application.version.definition.get("result_document") or {}
-        return (result.get("title") or APPROVAL_TITLE).get("ja", "")
-    return REFUSAL_TITLE["ja"]
+        return result.get("title") or APPROVAL_TITLE
+    return REFUSAL_TITLE
 
 
 def _discard(name: str) -> None:

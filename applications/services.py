@@ -412,10 +412,9 @@ def application_check(application: Application) -> FormResult:
     return engine.validate(form, reveal(form, application.answers))
 
 
-def _identity_claims(user: Any) -> dict | None:
+def _identity_claims(identity) -> dict | None:
     """What the identity provider vouched for, as signed into the filing (the
     subject only as a keyed digest)."""
-    identity = verified_identity(user)
     if identity is None:
         return None
     return {
@@ -427,7 +426,7 @@ def _identity_claims(user: Any) -> dict | None:
     }
 
 
-def _filing_document(application: Application, data: dict, moment) -> dict:
+def _filing_document(application: Application, data: dict, moment, identity) -> dict:
     form = application.version.form
     sensitive = _sensitive_keys(form)
     return {
@@ -437,7 +436,7 @@ def _filing_document(application: Application, data: dict, moment) -> dict:
         "applicant": {
             "id": application.applicant_id,
             "name": application.applicant.display_name,
-            "verified_identity": _identity_claims(application.applicant),
+            "verified_identity": _identity_claims(identity),
         },
         "on_behalf_of": {
             "name": application.on_behalf_of_name,
@@ -486,14 +485,14 @@ def _issue_receipt_task():
     return issue_receipt
 
 
-def _sign_revision(locked: Application, result_data: dict, moment) -> ApplicationRevision:
+def _sign_revision(locked: Application, result_data: dict, moment, identity) -> ApplicationRevision:
     """Freeze the validated answers as the next signed revision of the filing: the
     canonical JSON of procedure version, answers, attachment digests, applicant and
     time, whose SHA-256 digest the platform key signs."""
     form = locked.version.form
     locked.revision += 1
     locked.data = protect(form, result_data)
-    document = _filing_document(locked, result_data, moment)
+    document = _filing_document(locked, result_data, moment, identity)
     locked.submission_digest = sha256_hex(canonical_json(document))
     locked.signature = sign_digest(locked.submission_digest)
     return ApplicationRevision.objects.create(
@@ -536,7 +535,7 @@ def application_submit(*, actor: Any, application: Application, declaration: boo
         locked = _locked_own(actor, application)
         if not locked.is_draft:
             return locked  # already submitted: the same application, no second filing
-        _identity_checked(actor, locked.procedure)
+        identity = _identity_checked(actor, locked.procedure)
         result = _validated(locked)
         moment = timezone.now()
         for _attempt in range(5):
@@ -546,7 +545,7 @@ def application_submit(*, actor: Any, application: Application, declaration: boo
         locked.reference = reference
         locked.submitted_at = moment
         locked.fee_amount = fee_amount(locked.version.fee, result.data)
-        _sign_revision(locked, result.data, moment)
+        _sign_revision(locked, result.data, moment, identity)
         locked.status = state_after_submission(locked)
         if locked.status == ApplicationStatus.SUBMITTED:
             clock_start(locked, moment)
@@ -586,7 +585,7 @@ def application_resubmit(
         correction = locked.open_correction
         result = _validated(locked)
         moment = timezone.now()
-        revision = _sign_revision(locked, result.data, moment)
+        revision = _sign_revision(locked, result.data, moment, verified_identity(actor))
         if correction is not None:
             correction.answered_at = moment
             correction.response = (note or "").strip()[:2000]

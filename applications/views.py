@@ -43,14 +43,18 @@ def _visible_steps(application, answers: dict) -> list[dict]:
     return [step for step in steps if step["key"] in editable]
 
 
+def _field_labels(form: dict) -> dict[str, str]:
+    """Each field's label in the requester's language, by key."""
+    return {
+        spec["key"]: localized_text(spec.get("label")) for _step, spec in engine.iter_fields(form)
+    }
+
+
 def _correction_context(application) -> dict:
     correction = application.open_correction
     if correction is None:
         return {"correction": None}
-    labels = {
-        spec["key"]: localized_text(spec.get("label"))
-        for _step, spec in engine.iter_fields(application.version.form)
-    }
+    labels = _field_labels(application.version.form)
     return {
         "correction": correction,
         "correction_fields": [labels.get(key, key) for key in correction.fields],
@@ -299,9 +303,7 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {"title": localized_text(step.get("title")), "rows": answer_rows(form, step, data)}
         for step in engine.visible_steps(form, data)
     ]
-    labels = {
-        spec["key"]: localized_text(spec.get("label")) for _step, spec in engine.iter_fields(form)
-    }
+    labels = _field_labels(form)
     corrections = [
         {"request": item, "fields": [labels.get(key, key) for key in item.fields]}
         for item in application.corrections.all()
