@@ -516,3 +516,118 @@ def test_the_queue_costs_the_same_number_of_queries_for_3_or_30_rows(city):
     assert len(_ids(client.get(QUEUE, {"page_size": 100}))) == 30
     assert _queue_queries(client) == few
     assert Application.objects.exclude(status=S.DRAFT).count() == 30
+
+
+# --- The shape of a queue row ----------------------------------------------------------------
+
+
+def _expected_row(application: Application, *, title: str, label: str, overdue: bool) -> dict:
+    application.refresh_from_db()
+    return {
+        "id": application.pk,
+        "reference": application.reference,
+        "procedure": {"code": application.procedure.code, "title": title},
+        "applicant": {"id": application.applicant_id, "name": application.applicant.display_name},
+        "on_behalf_of": {
+            "name": application.on_behalf_of_name,
+            "relationship": application.on_behalf_of_relationship,
+        }
+        if application.on_behalf_of_name
+        else None,
+        "status": application.status,
+        "status_label": label,
+        "assignee": {"id": application.assignee_id, "name": application.assignee.display_name}
+        if application.assignee_id
+        else None,
+        "submitted_at": timezone.localtime(application.submitted_at).isoformat(),
+        "due_date": application.due_date.isoformat() if application.due_date else None,
+        "overdue": overdue,
+        "url": f"/api/v1/queue/{application.pk}/",
+    }
+
+
+def test_a_queue_page_holds_exactly_these_keys_and_values_in_either_language(city):
+    today = timezone.localdate()
+    plain = file_application(city.permit, resident("山田 太郎"))
+    proxy = file_application(
+        city.food_permit,
+        resident("鈴木 一郎"),
+        on_behalf_of_name="鈴木 さくら",
+        on_behalf_of_relationship="子",
+    )
+    late = file_application(city.permit, resident("佐藤 花子"))
+    undated = file_application(city.permit, resident("高橋 次郎"))
+    set_dates(plain, due=today + timedelta(days=3))
+    set_dates(proxy, due=today + timedelta(days=5))
+    set_dates(late, due=today - timedelta(days=1))
+    Application.objects.filter(pk=undated.pk).update(due_date=None)
+    assert _act(api(city.clerk), late, "claim").status_code == 200
+    file_application(city.tax_certificate)  # another bureau's: never listed or counted
+
+    token = AuthToken.objects.create(user=city.clerk)[1]
+    for language, titles, labels in (
+        (
+            "en",
+            {"health-permit": "Health permit", "food-permit": "Food permit"},
+            {"submitted": "Submitted", "under_review": "Under review"},
+        ),
+        (
+            "ja",
+            {"health-permit": "保健許可", "food-permit": "食品営業許可"},
+            {"submitted": "提出済み", "under_review": "審査中"},
+        ),
+    ):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_ACCEPT_LANGUAGE=language)
+        response = client.get(QUEUE, {"page_size": 3})
+        assert response.status_code == 200
+        body = response.json()
+        assert list(body) == ["results", "next", "counts"]
+        expected = [
+            _expected_row(
+                application,
+                title=titles[application.procedure.code],
+                label=labels[state],
+                overdue=application is late,
+            )
+            for application, state in (
+                (late, "under_review"),
+                (plain, "submitted"),
+                (proxy, "submitted"),
+            )
+        ]
+        assert body["results"] == expected
+        # Same keys in the same order, not only equal dictionaries.
+        assert [list(row) for row in body["results"]] == [list(row) for row in expected]
+        assert [list(row["procedure"]) for row in body["results"]] == [["code", "title"]] * 3
+        assert body["next"].startswith("http://testserver/api/v1/queue/?page_size=3&cursor=")
+        assert list(body["counts"]) == [status for status in S.values if status != S.DRAFT]
+        assert body["counts"] == {
+            status: {"submitted": 3, "under_review": 1}.get(status, 0)
+            for status in S.values
+            if status != S.DRAFT
+        }
+        last = client.get(body["next"]).json()
+        assert last["results"] == [
+            _expected_row(
+                undated, title=titles["health-permit"], label=labels["submitted"], overdue=False
+            )
+        ]
+        assert last["next"] is None and last["counts"] == body["counts"]
+
+
+def test_bulk_assignment_answers_with_the_rows_as_the_queue_shows_them(city):
+    first = file_application(city.permit)
+    second = file_application(
+        city.food_permit, on_behalf_of_name="代理 太郎", on_behalf_of_relationship="父"
+    )
+    client = api(city.supervisor)
+    response = client.post(
+        f"{QUEUE}assign/",
+        {"applications": [second.pk, first.pk], "assignee": city.clerk.pk},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    listed = {row["id"]: row for row in client.get(QUEUE).json()["results"]}
+    assert response.json() == [listed[first.pk], listed[second.pk]]
+    assert response.json()[0]["assignee"] == {"id": city.clerk.pk, "name": "係員 一郎"}
