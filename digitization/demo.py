@@ -33,6 +33,7 @@ from digitization.periods import (
     month_end,
     month_start,
 )
+from digitization.totals import totals_rebuild
 from procedures.models import Exemption, Procedure
 from procedures.services import exemption_request, procedure_create, starter_definition
 
@@ -425,6 +426,7 @@ def _reports() -> int:
                 CaseReport(entry=entry, month=month, online_cases=online, offline_cases=offline)
             )
     CaseReport.objects.bulk_create(new, ignore_conflicts=True)
+    totals_rebuild()
     return len(new)
 
 

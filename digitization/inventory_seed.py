@@ -22,6 +22,7 @@ from audit.services import audit_record
 from digitization.assessment import assess_recorded
 from digitization.models import STAGES, CaseReport, Channel, InventoryEntry
 from digitization.periods import add_months, fiscal_year_of, fiscal_year_start, month_start
+from digitization.totals import totals_rebuild
 
 PREFIX = "inv-"
 SUBJECTS = [
@@ -125,7 +126,11 @@ def volumes(options: SeedOptions) -> list[int]:
 def _departments(government: Organization) -> list[Organization]:
     """The departments to spread the inventory over: every department there is,
     and a few more under each bureau (created once)."""
-    bureaus = list(Organization.objects.filter(kind=OrganizationKind.BUREAU).order_by("path"))
+    bureaus = list(
+        Organization.objects.filter(
+            kind=OrganizationKind.BUREAU, path__startswith=government.path
+        ).order_by("path")
+    )
     parents = bureaus or [government]
     for parent in parents:
         for name_ja, name_en, suffix in DEPARTMENT_NAMES:
@@ -214,6 +219,7 @@ def seed_inventory(options: SeedOptions, *, out=None) -> dict[str, int]:
         InventoryEntry.objects.bulk_create(entries, batch_size=2000, ignore_conflicts=True)
         # rng draws continue in _reports; keep the order of the calls.
         reports = _reports(today, rng)
+        totals_rebuild()
         if entries or reports:
             audit_record(
                 actor=None,
@@ -224,7 +230,10 @@ def seed_inventory(options: SeedOptions, *, out=None) -> dict[str, int]:
     if connection.vendor == "postgresql":
         # Fresh statistics after a bulk load, so the planner knows the table's size.
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE digitization_inventoryentry, digitization_casereport")
+            cursor.execute(
+                "ANALYZE digitization_inventoryentry, digitization_casereport,"
+                " digitization_reportedcasetotals"
+            )
     return {"entries": len(entries), "reports": reports, "departments": len(departments)}
 
 

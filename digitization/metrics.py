@@ -25,10 +25,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
 
 from applications.models import CaseCount
-from digitization.models import PRINCIPLES, STAGES, CaseReport, InventoryEntry
+from digitization.models import (
+    PRINCIPLES,
+    STAGES,
+    InventoryEntry,
+    InventoryTotals,
+    ReportedCaseTotals,
+)
 from digitization.periods import Period
 from procedures.models import Exemption, ExemptionStatus
 
@@ -57,11 +63,17 @@ def exemption_in_force(principle: str, today: date) -> Exists:
     )
 
 
-def digital_condition(today: date) -> Q:
+def covered_condition(today: date) -> Q:
+    """A catalogue procedure whose offline stages are all kept offline by
+    principles it has an exemption from, in force today."""
     covered = Q(procedure__isnull=False)
     for principle in PRINCIPLES:
         covered &= Q(**{f"blocks_{principle}": False}) | exemption_in_force(principle, today)
-    return Q(stages_online=True) | covered
+    return covered
+
+
+def digital_condition(today: date) -> Q:
+    return Q(stages_online=True) | covered_condition(today)
 
 
 def principle_conditions(principle: str, today: date) -> dict[str, Q]:
@@ -192,82 +204,131 @@ def _sum(value: Any) -> int:
     return int(value or 0)
 
 
-def _availability_rows(entries: QuerySet[InventoryEntry], today: date) -> list[dict[str, Any]]:
-    """Counts, volumes and the matrix per organization, in two queries: entries
-    outside the catalogue, to which no exemption can apply (a plain aggregate),
-    and the few linked to it, with the exemption subqueries. One query with the
-    subqueries for every row is much slower: PostgreSQL's estimate of its cost
-    even makes it compile the query (JIT) for seconds."""
-    rows = []
-    digital = digital_condition(today)
-    linked: dict[str, Any] = {
-        "n": Count("pk"),
-        "n_digital": Count("pk", filter=digital),
-        "volume": Sum("annual_volume"),
-        "volume_digital": Sum("annual_volume", filter=digital),
+_LINKED_COLUMNS = (
+    "pk",
+    "organization_id",
+    "procedure_id",
+    "annual_volume",
+    "stages_online",
+    *[f"fails_{p}" for p in PRINCIPLES],
+    *[f"blocks_{p}" for p in PRINCIPLES],
+)
+
+
+@dataclass
+class Linked:
+    """The entries in force linked to the catalogue, the only ones exemptions
+    can apply to, as of one day: per organization what the exemptions in force
+    add to the stored totals (`covered`: digital only thanks to exemptions, with
+    their volume; `exempt`: per principle, failing entries an exemption covers),
+    the ids of the covered entries (not in the gap), and the owner of each
+    linked procedure (whose platform filings it gets)."""
+
+    covered: dict[int, tuple[int, int]] = field(default_factory=dict)
+    exempt: dict[int, dict[str, int]] = field(default_factory=dict)
+    covered_ids: set[int] = field(default_factory=set)
+    owners: dict[int, int] = field(default_factory=dict)
+
+
+def linked_entries(organization_ids: list[int] | None, today: date) -> Linked:
+    """Read the linked entries (a few hundred rows, not the inventory) and the
+    exemptions in force for their procedures, and apply the conditions of
+    `covered_condition` and `principle_conditions` to them in Python (the tests
+    check both give the same entries)."""
+    rows = InventoryEntry.objects.filter(active=True, procedure__isnull=False)
+    if organization_ids is not None:
+        rows = rows.filter(organization_id__in=organization_ids)
+    entries = [
+        dict(zip(_LINKED_COLUMNS, row, strict=True)) for row in rows.values_list(*_LINKED_COLUMNS)
+    ]
+    result = Linked(owners={row["procedure_id"]: row["organization_id"] for row in entries})
+    candidates = {
+        row["procedure_id"]
+        for row in entries
+        if not row["stages_online"] or any(row[f"fails_{p}"] for p in PRINCIPLES)
     }
-    unlinked: dict[str, Any] = {
-        "n": Count("pk"),
-        "n_digital": Count("pk", filter=Q(stages_online=True)),
-        "volume": Sum("annual_volume"),
-        "volume_digital": Sum("annual_volume", filter=Q(stages_online=True)),
-    }
-    for principle in PRINCIPLES:
-        for status, condition in principle_conditions(principle, today).items():
-            linked[f"{principle}__{status}"] = Count("pk", filter=condition)
-        unlinked[f"{principle}__{PASS}"] = Count("pk", filter=Q(**{f"fails_{principle}": False}))
-        unlinked[f"{principle}__{FAIL}"] = Count("pk", filter=Q(**{f"fails_{principle}": True}))
-    for is_linked, aggregates in ((False, unlinked), (True, linked)):
-        rows += list(
-            entries.filter(active=True, procedure__isnull=not is_linked)
-            .order_by()
-            .values("organization_id")
-            .annotate(**aggregates)
-        )
-    return rows
+    in_force = set(
+        Exemption.objects.filter(
+            procedure_id__in=candidates,
+            status=ExemptionStatus.APPROVED,
+            review_date__gte=today,
+        ).values_list("procedure_id", "principle")
+    )
+    for row in entries:
+        org_id, procedure_id = row["organization_id"], row["procedure_id"]
+        if not row["stages_online"] and all(
+            not row[f"blocks_{p}"] or (procedure_id, p) in in_force for p in PRINCIPLES
+        ):
+            count, volume = result.covered.get(org_id, (0, 0))
+            result.covered[org_id] = (count + 1, volume + row["annual_volume"])
+            result.covered_ids.add(row["pk"])
+        for p in PRINCIPLES:
+            if row[f"fails_{p}"] and (procedure_id, p) in in_force:
+                exempt = result.exempt.setdefault(org_id, dict.fromkeys(PRINCIPLES, 0))
+                exempt[p] += 1
+    return result
 
 
 def figures_by_organization(
-    entries: QuerySet[InventoryEntry], period: Period, today: date
+    organization_ids: list[int] | None,
+    period: Period,
+    today: date,
+    linked: Linked | None = None,
 ) -> dict[int, Figures]:
-    """Figures of the given entries per owning organization (not rolled up):
-    the inventory (availability and the matrix), the reported cases and the
-    platform's own filings of the period."""
+    """Figures of these organizations' own entries (not rolled up; None: every
+    organization): the inventory (availability and the matrix) and the reported
+    cases from the running totals (digitization.totals), corrected by the
+    exemptions in force today (`linked`, read when not given); and the
+    platform's own filings of the period from its running totals
+    (applications.CaseCount). No query reads the inventory as a whole or the
+    applications."""
+    linked = linked or linked_entries(organization_ids, today)
     result: dict[int, Figures] = {}
-    for row in _availability_rows(entries, today):
-        figures = result.setdefault(row["organization_id"], Figures())
-        figures.procedures += row["n"]
-        figures.digital_procedures += row["n_digital"]
-        figures.volume += _sum(row["volume"])
-        figures.digital_volume += _sum(row["volume_digital"])
-        for p in PRINCIPLES:
-            for s in (PASS, EXEMPT, FAIL):
-                figures.matrix[p][s] += row.get(f"{p}__{s}", 0)
-    reported = (
-        CaseReport.objects.filter(
-            entry__in=entries, month__gte=period.first, month__lte=period.last
+    stored = InventoryTotals.objects.filter(procedures__gt=0)
+    reported = ReportedCaseTotals.objects.filter(month__gte=period.first, month__lte=period.last)
+    if organization_ids is not None:
+        stored = stored.filter(organization_id__in=organization_ids)
+        reported = reported.filter(organization_id__in=organization_ids)
+    for totals in stored:
+        fails = {p: getattr(totals, f"fails_{p}") for p in PRINCIPLES}
+        result[totals.organization_id] = Figures(
+            procedures=totals.procedures,
+            digital_procedures=totals.online_procedures,
+            volume=totals.volume,
+            digital_volume=totals.online_volume,
+            matrix={
+                p: {PASS: totals.procedures - fails[p], EXEMPT: 0, FAIL: fails[p]}
+                for p in PRINCIPLES
+            },
         )
-        .order_by()
-        .values("entry__organization_id")
+    for org_id, (count, volume) in linked.covered.items():
+        figures = result.setdefault(org_id, Figures())
+        figures.digital_procedures += count
+        figures.digital_volume += volume
+    for org_id, exempt in linked.exempt.items():
+        figures = result.setdefault(org_id, Figures())
+        for p, count in exempt.items():
+            figures.matrix[p][EXEMPT] += count
+            figures.matrix[p][FAIL] -= count
+    for org_id, online, offline in (
+        reported.order_by()
+        .values("organization_id")
         .annotate(online=Sum("online_cases"), offline=Sum("offline_cases"))
-    )
-    for row in reported:
-        figures = result.setdefault(row["entry__organization_id"], Figures())
-        figures.online_cases += _sum(row["online"])
-        figures.offline_cases += _sum(row["offline"])
-    filed = (
+        .values_list("organization_id", "online", "offline")
+    ):
+        figures = result.setdefault(org_id, Figures())
+        figures.online_cases += _sum(online)
+        figures.offline_cases += _sum(offline)
+    for procedure_id, online in (
         CaseCount.objects.filter(
-            procedure__inventory_entry__in=entries,
-            month__gte=period.first,
-            month__lte=period.last,
+            procedure_id__in=linked.owners, month__gte=period.first, month__lte=period.last
         )
         .order_by()
-        .values("procedure__inventory_entry__organization_id")
+        .values("procedure_id")
         .annotate(online=Sum("online_filings"))
-    )
-    for row in filed:
-        figures = result.setdefault(row["procedure__inventory_entry__organization_id"], Figures())
-        figures.online_cases += _sum(row["online"])
+        .values_list("procedure_id", "online")
+    ):
+        result.setdefault(linked.owners[procedure_id], Figures()).online_cases += _sum(online)
     return result
 
 
@@ -280,14 +341,17 @@ def total(figures: Iterable[Figures]) -> Figures:
 
 def roll_up(paths: dict[int, str], by_organization: dict[int, Figures]) -> dict[int, Figures]:
     """Each organization's figures with those of every organization below it.
-    `paths` maps organization ids to their materialized paths ('/1/4/')."""
-    own_paths = [
-        (paths[org_id], figures) for org_id, figures in by_organization.items() if org_id in paths
-    ]
-    return {
-        org_id: total(figures for own, figures in own_paths if own.startswith(path))
-        for org_id, path in paths.items()
-    }
+    `paths` maps organization ids to their materialized paths ('/1/4/'): an
+    organization's figures are added to each organization on its path."""
+    rolled = {org_id: Figures() for org_id in paths}
+    for org_id, figures in by_organization.items():
+        if org_id not in paths:
+            continue
+        for part in paths[org_id].strip("/").split("/"):
+            above = int(part)
+            if above in rolled:
+                rolled[above] = rolled[above] + figures
+    return rolled
 
 
 # --- The gap to the target ---------------------------------------------------------------------
@@ -327,7 +391,7 @@ def _short(target_rate: Decimal, part: int, whole: int) -> int:
     return max(0, math.ceil(target_rate * whole) - part)
 
 
-def gap(entries: QuerySet[InventoryEntry], figures: Figures, today: date) -> Gap:
+def gap(entries: QuerySet[InventoryEntry], figures: Figures, linked: Linked) -> Gap:
     """How far `figures` (of `entries`) are from the target. Walks the volumes
     of the non-digital procedures, largest first, only as far as needed."""
     goal = target()
@@ -335,14 +399,9 @@ def gap(entries: QuerySet[InventoryEntry], figures: Figures, today: date) -> Gap
     needed: int | None = 0
     if cases_short:
         needed, moved = None, 0
-        volumes = (
-            entries.filter(active=True)
-            .exclude(digital_condition(today))
-            .order_by("-annual_volume", "code")
-            .values_list("annual_volume", flat=True)
-        )
+        volumes = ranked_non_digital(entries, linked).values_list("annual_volume", flat=True)
         # Usually a handful of large procedures close the gap: read a few rows,
-        # then larger slices, rather than the whole list.
+        # then twice as many, rather than the whole list.
         start, size = 0, 100
         while needed is None:
             chunk = list(volumes[start : start + size])
@@ -353,7 +412,7 @@ def gap(entries: QuerySet[InventoryEntry], figures: Figures, today: date) -> Gap
                     break
             if len(chunk) < size:
                 break
-            start, size = start + size, size * 10
+            start, size = start + size, size * 2
     return Gap(
         target=goal,
         volume=figures.volume,
@@ -366,11 +425,14 @@ def gap(entries: QuerySet[InventoryEntry], figures: Figures, today: date) -> Gap
     )
 
 
-def ranked_non_digital(entries: QuerySet[InventoryEntry], today: date) -> QuerySet[InventoryEntry]:
+def ranked_non_digital(
+    entries: QuerySet[InventoryEntry], linked: Linked
+) -> QuerySet[InventoryEntry]:
     """The procedures in force that are not digital, the one that would move the
-    volume-weighted rate most first."""
+    volume-weighted rate most first: every stage not online, and not covered by
+    exemptions (`linked`, of the same day and organizations)."""
     return (
-        entries.filter(active=True)
-        .exclude(digital_condition(today))
+        entries.filter(active=True, stages_online=False)
+        .exclude(pk__in=linked.covered_ids)
         .order_by("-annual_volume", "code")
     )

@@ -169,6 +169,64 @@ class CaseReport(TimeStampedModel):
         return f"{self.entry_id} {self.month:%Y-%m}: {self.online_cases}/{self.offline_cases}"
 
 
+class InventoryTotals(models.Model):
+    """Running totals of one organization's own entries in force (not its
+    subtree's), so the rates are read from a row per organization instead of
+    aggregating the whole inventory per request (issue #10, B4).
+
+    Only what does not depend on the day is kept: exemptions pass their review
+    date without anyone writing, so whether a linked entry is covered by one is
+    computed when read, from the few entries linked to the catalogue
+    (digitization.metrics). The services refresh an organization's row in the
+    transaction of every change to its entries (digitization.totals); the row
+    is also the lock that orders those refreshes."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    procedures = models.PositiveIntegerField(default=0)
+    online_procedures = models.PositiveIntegerField(default=0)  # every stage online
+    volume = models.PositiveBigIntegerField(default=0)
+    online_volume = models.PositiveBigIntegerField(default=0)
+    fails_paperless = models.PositiveIntegerField(default=0)
+    fails_hanko_less = models.PositiveIntegerField(default=0)
+    fails_cashless = models.PositiveIntegerField(default=0)
+    fails_fax_less = models.PositiveIntegerField(default=0)
+    fails_touchless = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("inventory totals")
+        verbose_name_plural = _("inventory totals")
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.procedures}"
+
+
+class ReportedCaseTotals(models.Model):
+    """The cases an organization's departments reported for one month, summed
+    over its own entries (digitization.totals keeps it with every report)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    month = models.DateField()
+    online_cases = models.PositiveBigIntegerField(default=0)
+    offline_cases = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("reported case totals")
+        verbose_name_plural = _("reported case totals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "month"], name="reported_totals_one_per_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.month:%Y-%m}: {self.online_cases}/{self.offline_cases}"
+
+
 class SnapshotKind(models.TextChoices):
     DAILY = "daily", _("Daily")
     MONTH_END = "month_end", _("Month end")

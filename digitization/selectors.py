@@ -32,6 +32,7 @@ from digitization.models import (
     CaseReport,
     ChainCheck,
     InventoryEntry,
+    InventoryTotals,
     Snapshot,
     SnapshotKind,
 )
@@ -341,6 +342,7 @@ class Overview:
     ranked: list[EntryRow]
     exemptions: dict[str, int]
     trend: list[TrendPoint]
+    linked: metrics.Linked
 
 
 def _trend(scope: Scope) -> list[TrendPoint]:
@@ -396,11 +398,12 @@ def overview_of(
         else Period.fiscal_year(fiscal_year)
     )
     entries = scope.entries()
-    by_organization = metrics.figures_by_organization(entries, period, today)
+    linked = metrics.linked_entries(scope.ids, today)
+    by_organization = metrics.figures_by_organization(scope.ids, period, today, linked)
     rolled = metrics.roll_up(scope.paths, by_organization)
     overall = metrics.total(by_organization.values())
     ranked = list(
-        metrics.ranked_non_digital(entries, today).select_related("organization")[:ranked_limit]
+        metrics.ranked_non_digital(entries, linked).select_related("organization")[:ranked_limit]
     )
     return Overview(
         scope=scope,
@@ -408,12 +411,13 @@ def overview_of(
         period=period,
         fiscal_year=fiscal_year,
         figures=overall,
-        gap=metrics.gap(entries, overall, today),
+        gap=metrics.gap(entries, overall, linked),
         children=[(org, rolled.get(org.pk, metrics.Figures())) for org in scope.children],
         by_organization=rolled,
         ranked=entry_rows(ranked, today),
         exemptions=exemption_counts(scope.ids, today),
         trend=_trend(scope) if with_trend else [],
+        linked=linked,
     )
 
 
@@ -421,9 +425,11 @@ def overview(actor: Any, *, organization: str | None = None, **options: Any) -> 
     return overview_of(audit_scope(actor, organization), **options)
 
 
-def ranked_for(scope: Scope, today: date | None = None) -> QuerySet[InventoryEntry]:
-    catalogue_sync()
-    return metrics.ranked_non_digital(scope.entries(), _today(today)).select_related("organization")
+def ranked_of(overview: Overview) -> QuerySet[InventoryEntry]:
+    """Every non-digital procedure of the overview's scope, largest first."""
+    return metrics.ranked_non_digital(overview.scope.entries(), overview.linked).select_related(
+        "organization"
+    )
 
 
 def organizations_with_figures(
@@ -552,7 +558,10 @@ def exemption_effects(
 def total_volume(scope: Scope) -> int:
     catalogue_sync()
     return int(
-        scope.entries().filter(active=True).aggregate(volume=Sum("annual_volume"))["volume"] or 0
+        InventoryTotals.objects.filter(organization_id__in=scope.ids).aggregate(
+            volume=Sum("volume")
+        )["volume"]
+        or 0
     )
 
 

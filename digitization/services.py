@@ -34,7 +34,7 @@ from accounts.permissions import Action, actor_may, organizations_where
 from audit.services import audit_chain_verify, audit_record
 from core import request_context
 from core.errors import Conflict, NotFound, ValidationFailed
-from digitization import imports, metrics
+from digitization import imports, metrics, totals
 from digitization.assessment import assess_definition, assess_recorded
 from digitization.models import (
     PRINCIPLES,
@@ -137,6 +137,8 @@ def catalogue_sync(*, force: bool = False) -> int:
     )
     changed: list[InventoryEntry] = []
     created: list[InventoryEntry] = []
+    touched: set[int] = set()  # organizations whose totals change
+    moved: set[int] = set()  # and those an entry left or joined, with its case reports
     with transaction.atomic():
         for row in procedures:
             entry = by_procedure.get(row["pk"]) or by_code.get(row["code"])
@@ -146,7 +148,7 @@ def catalogue_sync(*, force: bool = False) -> int:
             if entry is None:
                 entry = InventoryEntry(code=row["code"])
                 created.append(entry)
-            before = _mirror_state(entry)
+            before, owner = _mirror_state(entry), entry.organization_id
             entry.procedure_id = row["pk"]
             if hosted or entry.channel in ("", Channel.PLATFORM):
                 # Hosted now, or hosted once (retired): the catalogue is the truth.
@@ -160,15 +162,24 @@ def catalogue_sync(*, force: bool = False) -> int:
                 if hosted and entry.assessed_version_id != row["published_id"]:
                     assess_definition(definitions[row["published_id"]]).apply_to(entry)
                     entry.assessed_version_id = row["published_id"]
-            if entry.pk and _mirror_state(entry) != before:
+            if not entry.pk:
+                touched.add(entry.organization_id)
+            elif _mirror_state(entry) != before:
                 changed.append(entry)
+                touched |= {owner, entry.organization_id}
+                if owner != entry.organization_id:
+                    moved |= {owner, entry.organization_id}
         # Hosted entries whose procedure was deleted no longer count.
-        orphaned = InventoryEntry.objects.filter(
+        orphans = InventoryEntry.objects.filter(
             channel=Channel.PLATFORM, procedure__isnull=True, active=True
-        ).update(active=False)
+        )
+        touched |= set(orphans.values_list("organization_id", flat=True))
+        orphaned = orphans.update(active=False)
         InventoryEntry.objects.bulk_create(created, ignore_conflicts=True)
         if changed:
             InventoryEntry.objects.bulk_update(changed, _MIRRORED_FIELDS, batch_size=500)
+        totals.inventory_totals_refresh(touched)
+        totals.reported_totals_refresh(moved)
         transaction.on_commit(lambda: cache.set(SYNC_CACHE_KEY, fingerprint, 24 * 3600))
     return len(created) + len(changed) + orphaned
 
@@ -314,6 +325,7 @@ def inventory_entry_create(*, actor: Any, code: str, data: EntryData) -> Invento
             entry = InventoryEntry(code=code, procedure=procedure, updated_by=_user(actor))
             _apply_entry_data(entry, data)
             entry.save()
+            totals.inventory_totals_refresh([entry.organization_id])
             audit_record(
                 actor=actor,
                 action="digitization.entry_created",
@@ -352,10 +364,14 @@ def inventory_entry_update(*, actor: Any, entry: InventoryEntry, data: EntryData
                 ),
                 code="hosted_entry",
             )
+        owner = locked.organization_id
         changed = _apply_entry_data(locked, data)
         if changed:
             locked.updated_by = _user(actor)
             locked.save()
+            totals.inventory_totals_refresh({owner, locked.organization_id})
+            if owner != locked.organization_id:
+                totals.reported_totals_refresh({owner, locked.organization_id})
             audit_record(
                 actor=actor,
                 action="digitization.entry_updated",
@@ -412,6 +428,8 @@ def inventory_import(*, actor: Any, data: bytes, filename: str = "") -> dict[str
             )
         }
         new_entries, changed_entries = [], []
+        touched: set[int] = set()
+        moved: set[int] = set()
         for row in rows:
             entry = current.get(row.code)
             if entry is not None and entry.channel == Channel.PLATFORM:
@@ -434,8 +452,12 @@ def inventory_import(*, actor: Any, data: bytes, filename: str = "") -> dict[str
                 breaks=tuple(row.breaks),
                 note=row.note,
             )
+            owner = entry.organization_id
             changes = _apply_entry_data(entry, values)
             entry.updated_by = _user(actor)
+            touched |= {owner, entry.organization_id}
+            if not fresh and owner != entry.organization_id:
+                moved |= {owner, entry.organization_id}
             if fresh:
                 new_entries.append(entry)
             elif changes:
@@ -450,6 +472,8 @@ def inventory_import(*, actor: Any, data: bytes, filename: str = "") -> dict[str
         for entry in changed_entries:
             entry.updated_at = now
         InventoryEntry.objects.bulk_update(changed_entries, fields, batch_size=1000)
+        totals.inventory_totals_refresh(touched)
+        totals.reported_totals_refresh(moved)
         created, updated = len(new_entries), len(changed_entries)
         audit_record(
             actor=actor,
@@ -502,6 +526,13 @@ def case_report_record(
     if problems:
         raise ValidationFailed(details=problems)
     with transaction.atomic():
+        # The entry is locked so that its owner cannot change before the owner's
+        # totals read here are refreshed.
+        owner = (
+            InventoryEntry.objects.select_for_update()
+            .values_list("organization_id", flat=True)
+            .get(pk=entry.pk)
+        )
         report = CaseReport.objects.select_for_update().filter(entry=entry, month=month).first()
         previous = None
         if report is None:
@@ -521,6 +552,7 @@ def case_report_record(
             report.online_cases, report.offline_cases = online_cases, offline_cases
             report.reported_by = _user(actor)
             report.save()
+        totals.reported_totals_refresh([owner], [month])
         audit_record(
             actor=actor,
             action="digitization.cases_reported",
@@ -552,11 +584,13 @@ def case_reports_import(*, actor: Any, data: bytes, filename: str = "") -> dict[
     catalogue_sync()
     rows = imports.case_rows(table, entries=entries, latest_month=_latest_reportable_month())
     with transaction.atomic():
-        ids = dict(
-            InventoryEntry.objects.filter(code__in={row.code for row in rows}).values_list(
-                "code", "pk"
-            )
+        # Locked, as in case_report_record, so that no owner changes meanwhile.
+        locked = list(
+            InventoryEntry.objects.select_for_update()
+            .filter(code__in={row.code for row in rows})
+            .values_list("code", "pk", "organization_id")
         )
+        ids = {code: pk for code, pk, _owner in locked}
         existing = {
             (report.entry_id, report.month): report
             for report in CaseReport.objects.select_for_update().filter(
@@ -587,6 +621,9 @@ def case_reports_import(*, actor: Any, data: bytes, filename: str = "") -> dict[
         CaseReport.objects.bulk_create(new_reports, batch_size=1000)
         CaseReport.objects.bulk_update(
             changed, ["online_cases", "offline_cases", "reported_by", "updated_at"], batch_size=1000
+        )
+        totals.reported_totals_refresh(
+            {owner for _code, _pk, owner in locked}, {row.month for row in rows}
         )
         audit_record(
             actor=actor,
@@ -624,8 +661,7 @@ def snapshot_take(*, day: date | None = None, kinds: list[str] | None = None) ->
     day = day or timezone.localdate()
     kinds = kinds or snapshot_kinds(day)
     catalogue_sync()
-    entries = InventoryEntry.objects.all()
-    by_organization = metrics.figures_by_organization(entries, Period.fiscal_year_to_date(day), day)
+    by_organization = metrics.figures_by_organization(None, Period.fiscal_year_to_date(day), day)
     paths = dict(Organization.objects.values_list("pk", "path"))
     codes = dict(Organization.objects.values_list("pk", "code"))
     rolled = metrics.roll_up(paths, by_organization)

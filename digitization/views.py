@@ -195,13 +195,13 @@ def gap_view(request: HttpRequest) -> HttpResponse:
         _not_found(error)
     today = timezone.localdate()
     overview = selectors.overview_of(scope, today=today, ranked_limit=0, with_trend=False)
-    page = _page(request, selectors.ranked_for(scope, today), GAP_PAGE_SIZE)
+    page = _page(request, selectors.ranked_of(overview), GAP_PAGE_SIZE)
     rows = selectors.entry_rows(page.object_list, today)
     # The cumulative volume before this page, to give each row "the rate if
     # this and every procedure above it were digital".
     before = 0
     if page.number > 1:
-        above = selectors.ranked_for(scope, today).values("annual_volume")[: page.start_index() - 1]
+        above = selectors.ranked_of(overview).values("annual_volume")[: page.start_index() - 1]
         before = above.aggregate(volume=Sum("annual_volume"))["volume"] or 0
     ranked = _ranked_items(overview.figures, rows, start=page.start_index(), before=before)
     return _render(

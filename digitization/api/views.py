@@ -418,7 +418,7 @@ class GapView(generics.GenericAPIView):
         )
         today = timezone.localdate()
         overview = selectors.overview_of(scope, today=today, ranked_limit=0, with_trend=False)
-        ranked = selectors.ranked_for(scope, today)
+        ranked = selectors.ranked_of(overview)
         page = self.paginate_queryset(ranked)
         start = self.paginator.page.start_index() if page else 1
         before = 0

@@ -120,8 +120,9 @@ def month_of_previous_year(offset: int) -> date:
 
 
 def report(entry: InventoryEntry, month: date, online: int, offline: int) -> CaseReport:
-    return CaseReport.objects.create(
-        entry=entry, month=month, online_cases=online, offline_cases=offline
+    """Through the service, which keeps the running totals."""
+    return services.case_report_record(
+        actor=None, entry=entry, month=month, online_cases=online, offline_cases=offline
     )
 
 

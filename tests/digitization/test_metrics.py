@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 
 from digitization import metrics, selectors, services
@@ -110,14 +111,36 @@ def test_sql_and_python_agree_on_every_entry(inventory):
             assert sql == python, (principle, status)
 
 
+@pytest.mark.parametrize("expired", [False, True])
+def test_the_linked_entries_read_in_python_agree_with_the_sql_conditions(inventory, expired):
+    """metrics.linked_entries applies the exemptions in Python to the entries
+    linked to the catalogue; the SQL conditions (used by the filters) must pick
+    the same entries, also once the exemption has passed its review date."""
+    today = timezone.localdate()
+    if expired:
+        Exemption.objects.filter(procedure=inventory.b).update(
+            review_date=today - timedelta(days=1)
+        )
+    linked = metrics.linked_entries(None, today)
+    entries = InventoryEntry.objects.filter(active=True, procedure__isnull=False)
+    covered = entries.filter(Q(stages_online=False) & metrics.covered_condition(today))
+    assert linked.covered_ids == set(covered.values_list("pk", flat=True))
+    assert linked.covered_ids == (set() if expired else {inventory.b_entry.pk})
+    for principle in metrics.PRINCIPLES:
+        exempt = entries.filter(metrics.principle_conditions(principle, today)["exempt"]).count()
+        in_python = sum(counts[principle] for counts in linked.exempt.values())
+        assert in_python == exempt, principle
+    assert linked.owners == {inventory.a.pk: inventory.food.pk, inventory.b.pk: inventory.food.pk}
+
+
 def test_organizations_add_up_to_their_parent(inventory):
     overview = _overview(inventory)
     city = inventory.city
     rolled = overview.by_organization
     children = [org for org in overview.scope.organizations if org.parent_id == city.pk]
-    own = metrics.figures_by_organization(
-        InventoryEntry.objects.filter(organization=city), overview.period, overview.today
-    ).get(city.pk, metrics.Figures())
+    own = metrics.figures_by_organization([city.pk], overview.period, overview.today).get(
+        city.pk, metrics.Figures()
+    )
     assert (
         metrics.total([rolled[org.pk] for org in children] + [own]).counts()
         == rolled[city.pk].counts()
