@@ -12,8 +12,15 @@
 
 Every figure is a sum, so figures of organizations add up to those of their
 parent; `Figures` is additive and the rates are derived from the sums.
-The same conditions are mirrored in Python (`entry_is_digital`, ...) for
-showing single entries; the tests check both agree."""
+
+A request reads them from running totals, never by aggregating the inventory
+or the applications: per organization the entries in force and the reported
+cases (digitization.totals), per procedure and month the platform's filings
+(applications.CaseCount). Exemptions pass their review date without anyone
+writing, so they are applied when read, to the few entries linked to the
+catalogue (`linked_entries`). The conditions exist in SQL too, for filtering
+lists, and in Python for single entries (`entry_is_digital`, ...); the tests
+check that all three agree."""
 
 from __future__ import annotations
 
@@ -289,16 +296,18 @@ def figures_by_organization(
     if organization_ids is not None:
         stored = stored.filter(organization_id__in=organization_ids)
         reported = reported.filter(organization_id__in=organization_ids)
-    for totals in stored:
-        fails = {p: getattr(totals, f"fails_{p}") for p in PRINCIPLES}
-        result[totals.organization_id] = Figures(
-            procedures=totals.procedures,
-            digital_procedures=totals.online_procedures,
-            volume=totals.volume,
-            digital_volume=totals.online_volume,
+    columns = ("procedures", "online_procedures", "volume", "online_volume")
+    fail_columns = tuple(f"fails_{p}" for p in PRINCIPLES)
+    for org_id, *counts in stored.values_list("organization_id", *columns, *fail_columns):
+        procedures, online_procedures, volume, online_volume = counts[:4]
+        fails = dict(zip(PRINCIPLES, counts[4:], strict=True))
+        result[org_id] = Figures(
+            procedures=procedures,
+            digital_procedures=online_procedures,
+            volume=volume,
+            digital_volume=online_volume,
             matrix={
-                p: {PASS: totals.procedures - fails[p], EXEMPT: 0, FAIL: fails[p]}
-                for p in PRINCIPLES
+                p: {PASS: procedures - fails[p], EXEMPT: 0, FAIL: fails[p]} for p in PRINCIPLES
             },
         )
     for org_id, (count, volume) in linked.covered.items():
