@@ -45,7 +45,7 @@ from applications.services import reveal
 from applications.workflow import GUARDS
 from audit.services import audit_record
 from core.errors import Conflict, NotFound
-from core.pdf import qr_svg_data_uri, render_pdf
+from core.pdf import qr_png_data_uri, render_pdf
 from core.signing import canonical_json, sha256_hex, sign_digest, verify_digest
 from procedures.forms import engine
 from procedures.forms.html import answer_rows
@@ -214,7 +214,7 @@ def _render(template: str, content: dict, code: str) -> tuple[str, bytes]:
             "content_digest": content_digest,
             "verification_url": verification_url(code),
             "verify_page_url": f"{settings.SITE_URL}{reverse('verify')}",
-            "qr_code": qr_svg_data_uri(verification_url(code)),
+            "qr_code": qr_png_data_uri(verification_url(code)),
         },
     )
     return content_digest, pdf_bytes

@@ -27,6 +27,8 @@ from django.template.loader import render_to_string
 DEFAULT_FONT_PATH = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
 FONT_FAMILY = "IPAex Gothic"
 FONT_PACKAGE = "fonts-ipaexfont-gothic"
+# Found through the template loaders, as the templates are.
+DOCUMENT_CSS = "pdf/document.css"
 
 # Pango's font map is not safe to share between threads rendering at once; a
 # threaded web server renders one document at a time per process.
@@ -102,8 +104,22 @@ def _fonts() -> tuple[Any, Any, Any]:
     return font_config, stylesheet, fetcher
 
 
+@cache
+def _document_stylesheet() -> Any:
+    """templates/pdf/document.css, the shared look of every document, parsed once
+    per process: parsing and validating it for each document cost more than laying
+    out a one-line page (docs/performance.md, B3). WeasyPrint gives stylesheets
+    passed this way the user origin, below the author origin of a template's own
+    <style>, which therefore still overrides it."""
+    from weasyprint import CSS
+
+    font_config, _stylesheet, fetcher = _fonts()
+    return CSS(string=render_to_string(DOCUMENT_CSS), font_config=font_config, url_fetcher=fetcher)
+
+
 # Drop the font configuration (and its temporary folder) while the interpreter is
 # still whole; left to the final garbage collection, WeasyPrint's clean-up fails.
+atexit.register(_document_stylesheet.cache_clear)
 atexit.register(_fonts.cache_clear)
 
 
@@ -113,9 +129,10 @@ def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
 
     html = render_to_string(template_name, context)
     font_config, stylesheet, fetcher = _fonts()
+    document_stylesheet = _document_stylesheet()
     with _render_lock:
         pdf = HTML(string=html, url_fetcher=fetcher).write_pdf(
-            stylesheets=[stylesheet], font_config=font_config
+            stylesheets=[stylesheet, document_stylesheet], font_config=font_config
         )
     if settings.PDF_RENDER_TEST_GATE:
         _hold_at_test_gate(Path(settings.PDF_RENDER_TEST_GATE))
@@ -130,6 +147,14 @@ def _hold_at_test_gate(gate: Path, limit: float = 120.0) -> None:
     deadline = time.monotonic() + limit
     while gate.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def qr_png_data_uri(text: str) -> str:
+    """A QR code of `text` as a PNG data: URI, one pixel per module, for an <img>
+    with `image-rendering: pixelated` (sharp at any size). In a PDF it is much
+    cheaper than the SVG: WeasyPrint draws an SVG path of a few hundred segments in
+    Python, a small bitmap it only copies (docs/performance.md, B3)."""
+    return segno.make(text, error="m", micro=False).png_data_uri(scale=1, border=4)
 
 
 def qr_svg_data_uri(text: str) -> str:

@@ -2,16 +2,20 @@
 application, Japanese font embedded, the Individual Number never printed in clear,
 and a public page that tells an authentic document from a changed or foreign one."""
 
+import base64
 import hashlib
+import io
 import shutil
 import subprocess
 import threading
 
 import pytest
+import segno
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import override_settings
+from PIL import Image
 
 from applications.documents import (
     normalize_verification_code,
@@ -277,6 +281,27 @@ def test_the_font_is_loaded_once_per_process(receipt):
     first = pdf._fonts()
     pdf.render_pdf("pdf/receipt.html", {"content": receipt.content})
     assert pdf._fonts() is first
+
+
+def test_the_document_stylesheet_is_parsed_once_per_process(receipt):
+    first = pdf._document_stylesheet()
+    pdf.render_pdf("pdf/receipt.html", {"content": receipt.content})
+    assert pdf._document_stylesheet() is first
+
+
+def test_the_receipt_embeds_the_japanese_font_once(receipt, tmp_path):
+    # IPAex Gothic has no bold face: a bold heading would embed the font a second time.
+    fonts = _poppler("pdffonts", _pdf_bytes(receipt), tmp_path)
+    assert len([line for line in fonts.splitlines() if "IPAex" in line]) == 1, fonts
+
+
+def test_the_qr_code_is_a_bitmap_of_one_pixel_per_module():
+    url = "https://example.jp/verify/?code=ABCD-EFGH-JKMN-PQRS"
+    header, data = pdf.qr_png_data_uri(url).split(",", 1)
+    assert header == "data:image/png;base64"
+    image = Image.open(io.BytesIO(base64.b64decode(data)))
+    symbol = segno.make(url, error="m", micro=False)
+    assert image.size == symbol.symbol_size(scale=1, border=4)
 
 
 def test_a_missing_font_is_a_clear_configuration_error(monkeypatch):
