@@ -10,7 +10,7 @@ from typing import Any
 
 import rfc8785
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from audit.models import AuditChainHead, AuditEvent
@@ -57,23 +57,71 @@ def event_digest(
     return hashlib.sha256(previous_hash.encode("ascii") + canonical).hexdigest()
 
 
-def _locked_head() -> AuditChainHead:
-    """The chain head, locked for this transaction. Created on first use from the
-    last event (or the genesis hash), which also survives a test-database flush."""
+def _quoted(model: type[models.Model], *names: str) -> list[str]:
+    return [connection.ops.quote_name(model._meta.get_field(name).column) for name in names]
+
+
+def _head_sql() -> tuple[str, str]:
+    """SQL that reads the head, locking it, and SQL that advances it (parameters:
+    sequence, hash). Names from the models' metadata; values are parameters."""
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    pk, sequence, digest = _quoted(AuditChainHead, "id", "sequence", "hash")
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    read = f"SELECT {sequence}, {digest} FROM {table} WHERE {pk} = 1{lock}"  # noqa: S608
+    advance = f"UPDATE {table} SET {sequence} = %s, {digest} = %s WHERE {pk} = 1"  # noqa: S608
+    return read, advance
+
+
+def _locked_head() -> tuple[int, str]:
+    """The chain head's sequence and hash, the row locked for this transaction.
+    Created on first use from the last event (or the genesis hash), which also
+    survives a test-database flush."""
+    read, _advance = _head_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(read)
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0], row[1]
+    last = AuditEvent.objects.order_by("-sequence").first()
     try:
-        return AuditChainHead.objects.select_for_update().get(pk=1)
-    except AuditChainHead.DoesNotExist:
-        last = AuditEvent.objects.order_by("-sequence").first()
-        try:
-            with transaction.atomic():
-                AuditChainHead.objects.create(
-                    pk=1,
-                    sequence=last.sequence if last else 0,
-                    hash=last.hash if last else GENESIS_HASH,
-                )
-        except IntegrityError:
-            pass  # another writer created it first; lock theirs
-        return AuditChainHead.objects.select_for_update().get(pk=1)
+        with transaction.atomic():
+            AuditChainHead.objects.create(
+                pk=1,
+                sequence=last.sequence if last else 0,
+                hash=last.hash if last else GENESIS_HASH,
+            )
+    except IntegrityError:
+        pass  # another writer created it first; lock theirs
+    with connection.cursor() as cursor:
+        cursor.execute(read)
+        sequence, digest = cursor.fetchone()
+    return sequence, digest
+
+
+def _append(event: AuditEvent) -> None:
+    """INSERT the event and advance the head to it: on PostgreSQL in one statement
+    (a data-modifying WITH), elsewhere in two. Written out rather than through the
+    ORM, because every audited change of the platform runs it."""
+    fields = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
+    quote = connection.ops.quote_name
+    table, pk = quote(AuditEvent._meta.db_table), quote(AuditEvent._meta.pk.column)
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    insert = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING {pk}"  # noqa: S608
+    _read, advance = _head_sql()
+    head = [event.sequence, event.hash]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            both = f"WITH event AS ({insert}) {advance} RETURNING (SELECT {pk} FROM event)"  # noqa: S608
+            cursor.execute(both, [*values, *head])
+            (event.pk,) = cursor.fetchone()
+        else:
+            cursor.execute(insert, values)
+            (event.pk,) = cursor.fetchone()
+            cursor.execute(advance, head)
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 def audit_record(
@@ -95,11 +143,12 @@ def audit_record(
     payload = _normalize(data or {})
     occurred_at = timezone.now()
 
-    with transaction.atomic():
-        head = _locked_head()
-        sequence = head.sequence + 1
-        digest = event_digest(
-            previous_hash=head.hash,
+    # No savepoint: nothing here is caught and retried, so a failure rolls back the
+    # caller's whole transaction anyway; a savepoint would cost two round trips.
+    with transaction.atomic(savepoint=False):
+        previous_sequence, previous_hash = _locked_head()
+        sequence = previous_sequence + 1
+        event = AuditEvent(
             sequence=sequence,
             occurred_at=occurred_at,
             actor_id=actor_id,
@@ -109,22 +158,21 @@ def audit_record(
             data=payload,
             request_id=context.request_id,
             ip_address=context.ip_address,
+            previous_hash=previous_hash,
         )
-        event = AuditEvent.objects.create(
+        event.hash = event_digest(
+            previous_hash=previous_hash,
             sequence=sequence,
             occurred_at=occurred_at,
             actor_id=actor_id,
             action=action,
             target_type=target_type,
-            target_id=str(target_id),
+            target_id=event.target_id,
             data=payload,
             request_id=context.request_id,
             ip_address=context.ip_address,
-            previous_hash=head.hash,
-            hash=digest,
         )
-        head.sequence, head.hash = sequence, digest
-        head.save(update_fields=["sequence", "hash"])
+        _append(event)
     return event
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from audit.models import AuditEvent
+from audit.models import AuditChainHead, AuditEvent
 from audit.services import GENESIS_HASH, audit_chain_verify, audit_record
 from tests.factories import UserFactory
 
@@ -136,3 +136,17 @@ def test_concurrent_writers_cannot_fork_the_chain():
     result = audit_chain_verify()
     assert result.ok, result
     assert result.checked == AuditEvent.objects.count()
+
+
+def test_an_event_is_appended_in_two_statements_without_a_savepoint(django_assert_num_queries):
+    user = UserFactory()
+    audit_record(actor=user, action="test.first", target=user)  # the chain head exists now
+
+    # The head read and locked; the row written and the head advanced together.
+    with transaction.atomic(), django_assert_num_queries(2):
+        event = audit_record(actor=user, action="test.counted", target=user, data={"n": 1})
+
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert (stored.sequence, stored.hash, stored.data) == (event.sequence, event.hash, {"n": 1})
+    assert AuditChainHead.objects.get().hash == event.hash
+    assert audit_chain_verify().ok
