@@ -241,6 +241,66 @@ class ApplicationSerializer(serializers.Serializer):
     submitted_at = serializers.DateTimeField(allow_null=True)
 
 
+class SubmittedLinksSerializer(serializers.Serializer):
+    detail = serializers.CharField(
+        help_text="The application in this API: GET it for the answers, the form, the "
+        "events, the revisions and the documents (the receipt once it is issued)."
+    )
+    page = serializers.CharField(help_text="The resident's page of the application.")
+
+
+class ApplicationSubmittedSerializer(serializers.Serializer):
+    """What a submission answers: the filing's reference, status, fee and signature,
+    and where to find the rest (read from the submitted row, without more queries)."""
+
+    id = serializers.IntegerField()
+    reference = serializers.CharField(help_text="Reference number (受付番号).")
+    status = serializers.CharField(
+        help_text="submitted, or payment_pending when the fee is due before review."
+    )
+    status_label = serializers.CharField(
+        source="get_status_display", help_text="In the requester's language."
+    )
+    submitted_at = serializers.DateTimeField()
+    revision = serializers.IntegerField(help_text="Revision of the filing (1 when first filed).")
+    fee_amount = serializers.IntegerField(help_text="Fee in yen for this filing.")
+    due_date = serializers.DateField(
+        allow_null=True,
+        help_text="End of the standard processing period; null while the fee is awaited.",
+    )
+    submission_digest = serializers.CharField(help_text="SHA-256 of the canonical filing document.")
+    signature = serializers.CharField(help_text="The platform's Ed25519 signature of the digest.")
+    next_step = NextStepSerializer(allow_null=True)
+    links = SubmittedLinksSerializer()
+
+    def to_representation(self, application) -> dict[str, Any]:
+        # Built directly (the fields above are its schema): every submission
+        # answers with it, and DRF would copy and walk every field for each one.
+        step = resident_next_step(application)
+        return {
+            "id": application.pk,
+            "reference": application.reference,
+            "status": application.status,
+            "status_label": str(application.get_status_display()),
+            "submitted_at": _datetime.to_representation(application.submitted_at),
+            "revision": application.revision,
+            "fee_amount": application.fee_amount,
+            "due_date": _date.to_representation(application.due_date),
+            "submission_digest": application.submission_digest,
+            "signature": application.signature,
+            "next_step": {"code": step.code, "message": str(step.message)} if step else None,
+            "links": {
+                "detail": reverse("api-application-detail", args=[application.pk]),
+                "page": reverse("applications:detail", args=[application.pk]),
+            },
+        }
+
+
+# How DRF writes dates and times (the requester's time zone, ISO 8601).
+_datetime = serializers.DateTimeField()
+_date = serializers.DateField()
+
+
 class ApplicationDetailSerializer(ApplicationSerializer):
     """An application with its answers, the form to render them and its timeline."""
 

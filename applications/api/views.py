@@ -17,6 +17,7 @@ from applications.api.serializers import (
     ApplicationDetailSerializer,
     ApplicationSerializer,
     ApplicationStartSerializer,
+    ApplicationSubmittedSerializer,
     AttachmentSerializer,
     AttachmentUploadSerializer,
     FormResultSerializer,
@@ -156,26 +157,31 @@ class ApplicationSubmitView(APIView):
         tags=TAGS,
         summary="Submit a draft",
         description="Validates every visible step, gives the application its reference "
-        "number and signs the filing. Submitting again returns the same application.",
+        "number and signs the filing. Submitting again returns the same application. "
+        "The answer is short (reference, status, fee, signature, next step, links); "
+        "`links.detail` is the full application.",
         request=SubmitSerializer,
         responses={
-            200: ApplicationDetailSerializer,
+            200: ApplicationSubmittedSerializer,
             400: OpenApiResponse(
                 description="validation_failed: `details` maps field paths to messages."
+            ),
+            403: OpenApiResponse(
+                description="identity_required: the procedure needs a verified identity."
             ),
             404: NOT_FOUND,
         },
     )
     def post(self, request, pk: int):
-        application = selectors.own_application(request.user, pk)
         serializer = SubmitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # The service finds the caller's own draft itself, locked (anyone else's is a 404).
         application = services.application_submit(
             actor=request.user,
-            application=application,
+            application=pk,
             declaration=serializer.validated_data["declaration"],
         )
-        return _detail(application)
+        return Response(ApplicationSubmittedSerializer(application).data)
 
 
 class ApplicationWithdrawView(APIView):

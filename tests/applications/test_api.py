@@ -1,4 +1,5 @@
 import re
+import secrets
 
 import pytest
 from django.db import connection
@@ -13,6 +14,21 @@ from tests.factories import MY_NUMBER, UserFactory, applicant_step, valid_defini
 pytestmark = pytest.mark.django_db
 
 APPLICATIONS = "/api/v1/applications/"
+# What a submission answers (the detail is GET applications/{id}/).
+SUBMITTED_KEYS = {
+    "id",
+    "reference",
+    "status",
+    "status_label",
+    "submitted_at",
+    "revision",
+    "fee_amount",
+    "due_date",
+    "submission_digest",
+    "signature",
+    "next_step",
+    "links",
+}
 REFERENCE = re.compile(r"^[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]$")
 assert individual_number.is_valid(MY_NUMBER)
 WRONG_CHECK_DIGIT = "123456789011"
@@ -192,34 +208,46 @@ def test_a_resident_fills_in_and_submits_an_application_step_by_step(api, reside
     submitted = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
 
     assert submitted.status_code == 200, submitted.json()
+    # A short answer: the filing's reference, status, fee and signature, and links.
     body = submitted.json()
+    assert set(body) == SUBMITTED_KEYS
     assert body["id"] == application_id
     # The 400 yen fee is due before review: the filing waits for payment first.
     assert body["status"] == "payment_pending"
+    assert body["status_label"] == "Waiting for payment"
     assert body["fee_amount"] == 400
     assert body["next_step"]["code"] == "pay_fee"
     assert body["due_date"] is None  # the processing period starts once it is paid
     assert body["revision"] == 1
-    assert [revision["digest"] for revision in body["revisions"]] == [body["submission_digest"]]
     assert REFERENCE.match(body["reference"])
     assert body["submitted_at"]
-    assert body["data"] == {
+    assert re.fullmatch(r"[0-9a-f]{64}", body["submission_digest"])
+    assert body["signature"]
+    assert body["links"] == {
+        "detail": _url(application_id),
+        "page": f"/applications/{application_id}/",
+    }
+
+    # The detail is one GET away.
+    detail = api.get(body["links"]["detail"]).json()
+    for key in SUBMITTED_KEYS - {"links", "next_step"}:
+        assert detail[key] == body[key], key
+    assert detail["next_step"] == body["next_step"]
+    assert [revision["digest"] for revision in detail["revisions"]] == [body["submission_digest"]]
+    assert detail["data"] == {
         "full_name": "山田 太郎",
         "my_number": "********9018",
         "purpose": "other",
         "purpose_detail": "留学",
     }
-    assert re.fullmatch(r"[0-9a-f]{64}", body["submission_digest"])
-    assert body["signature"]
-    assert [event["kind"] for event in body["events"]] == ["draft_started", "submitted"]
-    assert body["events"][1]["from_status"] == "draft"
-    assert body["events"][1]["to_status"] == "payment_pending"
+    assert [event["kind"] for event in detail["events"]] == ["draft_started", "submitted"]
+    assert detail["events"][1]["from_status"] == "draft"
+    assert detail["events"][1]["to_status"] == "payment_pending"
 
     # A double click, a retry: the same application, and only one filing.
     again = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
     assert again.status_code == 200
-    assert (again.json()["id"], again.json()["reference"]) == (application_id, body["reference"])
-    assert again.json()["submission_digest"] == body["submission_digest"]
+    assert again.json() == body
     assert (
         Application.objects.filter(
             applicant=resident, status=ApplicationStatus.PAYMENT_PENDING
@@ -237,8 +265,8 @@ def test_a_resident_fills_in_and_submits_an_application_step_by_step(api, reside
         "status": "payment_pending",
         "status_label": "Waiting for payment",
         "current_step": "request",
-        "created_at": body["created_at"],
-        "updated_at": body["updated_at"],
+        "created_at": detail["created_at"],
+        "updated_at": detail["updated_at"],
         "submitted_at": body["submitted_at"],
     }
 
@@ -249,9 +277,9 @@ def test_a_hidden_conditional_answer_is_not_filed(api, procedure):
     _step(api, application_id, "request", {"purpose": "other", "purpose_detail": "留学"})
     _step(api, application_id, "request", {"purpose": "employment", "purpose_detail": "留学"})
 
-    body = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json").json()
+    api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
 
-    assert body["data"] == {
+    assert api.get(_url(application_id)).json()["data"] == {
         "full_name": "山田 太郎",
         "my_number": "********9018",
         "purpose": "employment",
@@ -284,6 +312,60 @@ def test_submitting_needs_the_declaration(api, procedure):
         assert _error(response)["code"] == "validation_failed"
         assert "declaration" in _error(response)["details"]
     assert Application.objects.get(pk=application_id).status == ApplicationStatus.DRAFT
+
+
+def test_a_submission_takes_a_fixed_number_of_queries_and_publishes_one_task(
+    api, procedure, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    _submitted(api, procedure)  # the month's running total exists from now on
+    application_id = _start(api)["id"]
+    _complete(api, application_id)
+
+    # The token and its user (1); in a savepoint here, a transaction in production
+    # (2): the draft locked with its procedure and version (1), the verified
+    # identity (1), whether the fee is settled already (1, only for a fee due
+    # before review), the signed revision (1), the application (1), the timeline
+    # event (1), the running total (1), the audit chain head locked (1), the audit
+    # row written and the head advanced (1). No query for the answer.
+    with (
+        django_assert_num_queries(12),
+        django_capture_on_commit_callbacks() as callbacks,
+    ):
+        response = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert len(callbacks) == 1  # the receipt task, published once committed
+
+
+def test_the_schema_documents_the_short_answer_of_a_submission(db):
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+    (path,) = [path for path in schema["paths"] if path.endswith("/submit/")]
+    responses = schema["paths"][path]["post"]["responses"]
+    reference = responses["200"]["content"]["application/json"]["schema"]["$ref"]
+    submitted = schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
+
+    assert set(submitted["properties"]) == SUBMITTED_KEYS
+    assert set(submitted["required"]) == SUBMITTED_KEYS
+    assert {"200", "400", "403", "404"} <= set(responses)
+
+
+def test_a_reference_number_already_taken_is_drawn_again(api, resident, procedure, monkeypatch):
+    # The random source (not the platform's code) draws a taken number first.
+    earlier = Application.objects.get(pk=_submitted(api, procedure)["id"])
+    taken = earlier.reference.replace("-", "")[:8]
+    draws, draw = iter(taken + "ABCDEFGH"), secrets.choice
+    monkeypatch.setattr(secrets, "choice", lambda sequence: next(draws, None) or draw(sequence))
+    application_id = _start(api)["id"]
+    _complete(api, application_id)
+
+    response = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["reference"] == "ABCD-EFGH-" + response.json()["reference"][-1]
+    filed = Application.objects.get(pk=application_id)
+    assert filed.revisions.count() == 1
+    assert filed.events.filter(kind="submitted").count() == 1
+    assert Application.objects.filter(reference=earlier.reference).count() == 1
 
 
 def test_the_individual_number_is_masked_everywhere_and_stored_encrypted(api, procedure):
