@@ -509,11 +509,21 @@ def api_token_revoke(*, actor: User, token_key: str) -> None:
 
 
 def notify(
-    *, user: User, subject: Any, body: Any, params: dict | None = None, link: str = ""
+    *,
+    user: User,
+    subject: Any,
+    body: Any,
+    params: dict | None = None,
+    link: str = "",
+    email_task: bool = True,
 ) -> Notification:
     """Tell a user something, in the app and by e-mail (sent after commit). The
     lazy texts are translated into the user's own language, then filled with
-    `params` (callables among them are called then, e.g. a bilingual title)."""
+    `params` (callables among them are called then, e.g. a bilingual title).
+    With `email_task=False` the caller's own task sends the e-mail
+    (`accounts.tasks.send_notification_email`, by the notification's id), so one
+    message goes to the broker instead of two; the sweep of unsent notifications
+    covers that task as it covers this one."""
     from accounts.tasks import send_notification_email
 
     with translation.override(user.preferred_language):
@@ -527,7 +537,8 @@ def notify(
             body=str(body) % params,
             link=link[:300],
         )
-    enqueue(send_notification_email, notification.pk)
+    if email_task:
+        enqueue(send_notification_email, notification.pk)
     return notification
 
 

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
@@ -301,6 +301,18 @@ def _record_issue(
     raise Conflict(code="issue_race")
 
 
+# What `_apply` changes on the payment row.
+APPLIED_FIELDS = [
+    "status",
+    "provider_status",
+    "provider_updated_at",
+    "succeeded_at",
+    "closed_at",
+    "failure_reason",
+    "updated_at",
+]
+
+
 def _apply(
     locked: Payment,
     *,
@@ -346,19 +358,7 @@ def _apply(
     elif status in UNPAID_FINAL_STATUSES:
         locked.closed_at = now
         locked.failure_reason = (failure_reason or "")[:200]
-    locked.save()
-    audit_record(
-        actor=actor,
-        action=f"payments.{status}",
-        target=locked,
-        data={
-            "from": before,
-            "to": status,
-            "source": source,
-            "subject": f"{locked.subject_kind}:{locked.subject_id}",
-            "amount": locked.amount,
-        },
-    )
+    locked.save(update_fields=APPLIED_FIELDS)
     if status == S.SUCCEEDED:
         _on_succeeded(locked)
     elif status == S.EXPIRED and locked.is_deferred:
@@ -372,11 +372,27 @@ def _apply(
             params={"amount": _yen(locked.amount), "description": locked.description},
             link=_payment_link(locked),
         )
+    # Last: the audit chain's head stays locked until the commit, and every
+    # audited change of the platform waits for it.
+    audit_record(
+        actor=actor,
+        action=f"payments.{status}",
+        target=locked,
+        data={
+            "from": before,
+            "to": status,
+            "source": source,
+            "subject": f"{locked.subject_kind}:{locked.subject_id}",
+            "amount": locked.amount,
+        },
+    )
     return True
 
 
 def _on_succeeded(locked: Payment) -> None:
-    notify(
+    # The settlement task e-mails it: one message to the broker per payment.
+    notification = notify(
+        email_task=False,
         user=locked.payer,
         subject=gettext_lazy("Payment received: %(amount)s yen"),
         body=gettext_lazy(
@@ -400,8 +416,9 @@ def _on_succeeded(locked: Payment) -> None:
             payment=locked,
             ours={"other_payments": [other.public_id for other in others]},
         )
-    # If the broker cannot take it, the settlement sweep finds the payment later.
-    enqueue(_settlement_task(), locked.pk)
+    # If the broker cannot take it, the settlement sweep finds the payment later (and
+    # the sweep of unsent notifications the e-mail).
+    enqueue(_settlement_task(), locked.pk, notification.pk)
 
 
 def _settlement_task():
@@ -433,27 +450,19 @@ def webhook_receive(*, provider_name: str, headers: dict[str, str], body: bytes)
     provider = provider_named(provider_name)
     event = provider.parse_webhook(headers=headers, body=body)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = WebhookEvent.objects.create(
-                    provider=provider.name,
-                    event_id=event.event_id,
-                    event_type=event.event_type[:50],
-                    occurred_at=event.occurred_at,
-                    payload=event.payload,
-                    outcome=WebhookOutcome.APPLIED,
-                )
-        except IntegrityError:
-            return WebhookResult("duplicate", event.event_id)
+        # The payment first, locked (with its payer, whom a success notifies):
+        # deliveries of one event queue up here, and only the first records it.
         payment = (
-            Payment.objects.select_for_update()
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("payer")
             .filter(provider=provider.name, provider_reference=event.reference)
             .first()
         )
+        record = _webhook_record_once(provider.name, event, payment)
+        if record is None:
+            return WebhookResult("duplicate", event.event_id)
         if payment is None:
             logger.warning("webhook %s for unknown payment %s", event.event_id, event.reference)
-            record.outcome = WebhookOutcome.UNKNOWN_PAYMENT
-            record.save(update_fields=["outcome"])
             return WebhookResult(record.outcome, event.event_id)
         if event.kind == "refund":
             changed = _refund_event(payment, event)
@@ -466,10 +475,45 @@ def webhook_receive(*, provider_name: str, headers: dict[str, str], body: bytes)
                 occurred_at=event.occurred_at,
                 failure_reason=event.failure_reason,
             )
-        record.payment = payment
-        record.outcome = WebhookOutcome.APPLIED if changed else WebhookOutcome.IGNORED
-        record.save(update_fields=["payment", "outcome"])
+        if not changed:
+            record.outcome = WebhookOutcome.IGNORED
+            record.save(update_fields=["outcome"])
     return WebhookResult(record.outcome, event.event_id)
+
+
+def _webhook_record_once(provider: str, event: Any, payment: Payment | None) -> WebhookEvent | None:
+    """Record the event, unless (provider, event id) is recorded already: then None.
+    One statement, INSERT ... ON CONFLICT DO NOTHING, instead of a savepoint around
+    an INSERT that may fail. A delivery whose twin is still uncommitted waits for
+    it: if the twin commits, this one is the duplicate; if it rolls back, this one
+    records the event."""
+    record = WebhookEvent(
+        provider=provider,
+        event_id=event.event_id,
+        event_type=event.event_type[:50],
+        occurred_at=event.occurred_at,
+        payload=event.payload,
+        payment=payment,
+        outcome=WebhookOutcome.APPLIED if payment is not None else WebhookOutcome.UNKNOWN_PAYMENT,
+    )
+    fields = [field for field in WebhookEvent._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(record, True), connection) for field in fields]
+    quote = connection.ops.quote_name
+    # Names from the model's metadata; every value is a parameter.
+    table, pk = quote(WebhookEvent._meta.db_table), quote(WebhookEvent._meta.pk.column)
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    once = f"ON CONFLICT ({quote('provider')}, {quote('event_id')}) DO NOTHING"
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {once} RETURNING {pk}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record.pk = row[0]
+    record._state.adding = False
+    record._state.db = connection.alias
+    return record
 
 
 def _refund_event(locked: Payment, event: Any) -> bool:

@@ -8,6 +8,7 @@ import urllib.request
 from celery import shared_task
 from django.conf import settings
 
+from accounts.tasks import send_notification_email
 from payments import services
 from payments.providers.sandbox import SIGNATURE_HEADER, release_delayed, sandbox_enabled
 
@@ -15,10 +16,15 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
-def dispatch_settlement(payment_id: int) -> bool:
-    """A payment settled: its subject moves on (and its receipt is issued). Safe to
-    run again: the handler does nothing a second time."""
-    return services.payment_settlement_dispatch(payment_id=payment_id)
+def dispatch_settlement(payment_id: int, notification_id: int | None = None) -> bool:
+    """A payment settled: its subject moves on (and its receipt is issued), then the
+    payer's "payment received" notification is e-mailed (queued with this task
+    rather than as a task of its own). Safe to run again: the handler does nothing
+    a second time, and a notification is e-mailed once."""
+    moved = services.payment_settlement_dispatch(payment_id=payment_id)
+    if notification_id is not None:
+        send_notification_email(notification_id)
+    return moved
 
 
 @shared_task(acks_late=True)

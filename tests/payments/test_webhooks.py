@@ -11,6 +11,7 @@ import os
 import time
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.test import Client
 
@@ -169,6 +170,60 @@ def test_a_redelivered_event_is_a_duplicate_and_changes_nothing(
     assert second.json()["outcome"] == "duplicate"
     assert WebhookEvent.objects.count() == 1
     assert AuditEvent.objects.filter(action="payments.succeeded").count() == 1
+
+
+def test_a_delivery_takes_a_fixed_number_of_queries_and_publishes_one_task(
+    office, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    payment = _open_card_payment(office)
+    body = webhook_body(payment, event_id="evt_counted")
+    client = Client()
+
+    # In a savepoint here (2), a transaction in production: the payment locked with
+    # its payer (1), the event recorded once (1), the payment moved on (1), the
+    # payer's notification (1), whether another payment had settled the subject
+    # already (1), the audit chain head locked (1), the audit row written and the
+    # head advanced (1).
+    with (
+        django_assert_num_queries(9),
+        django_capture_on_commit_callbacks() as callbacks,
+    ):
+        applied = deliver(client, PROVIDER, body, signed_headers(PROVIDER, body))
+    # A redelivery: the payment locked, the event found recorded, nothing else.
+    with (
+        django_assert_num_queries(4),
+        django_capture_on_commit_callbacks() as duplicate_callbacks,
+    ):
+        duplicate = deliver(client, PROVIDER, body, signed_headers(PROVIDER, body))
+
+    assert applied.json()["outcome"] == "applied"
+    assert duplicate.json()["outcome"] == "duplicate"
+    # One message to the broker: the settlement task, which also e-mails the payer.
+    assert len(callbacks) == 1
+    assert duplicate_callbacks == []
+
+
+def test_the_settlement_task_emails_the_payer_once(office, django_capture_on_commit_callbacks):
+    from accounts.models import Notification
+    from payments.tasks import dispatch_settlement
+
+    payment = _open_card_payment(office)
+    body = webhook_body(payment)
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(Client(), PROVIDER, body, signed_headers(PROVIDER, body))
+    # Run again, as a redelivered task would be.
+    notification = Notification.objects.get(
+        user=payment.payer, subject__startswith="Payment received"
+    )
+    dispatch_settlement(payment.pk, notification.pk)
+
+    received = [message for message in mail.outbox if message.subject == notification.subject]
+    assert [message.to for message in received] == [[payment.payer.email]]
+    notification.refresh_from_db()
+    assert notification.emailed_at is not None
+    assert Application.objects.get(pk=payment.subject_id).status == ApplicationStatus.SUBMITTED
 
 
 def test_a_late_failed_event_never_overrides_succeeded(office, django_capture_on_commit_callbacks):
