@@ -18,7 +18,6 @@ from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -38,11 +37,10 @@ from applications.models import ApplicationStatus
 from applications.queue import (
     ASSIGNEES,
     SORTS,
+    Queue,
     case_for_staff,
     filters_from_query,
-    is_overdue,
-    queue_page,
-    state_counts,
+    reviewable_procedures,
 )
 from core.errors import DomainError, NotFound, ValidationFailed
 
@@ -172,15 +170,16 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
     page = None
+    procedures = None
     try:
-        filters = filters_from_query(params)
-        counts = state_counts(actor, filters)
-        page = queue_page(actor, filters, cursor=params.get("cursor", ""), size=queue.PAGE_SIZE)
+        reviewed = Queue(actor, filters_from_query(params))
+        procedures = reviewed.procedures
+        counts = reviewed.counts()
+        page = reviewed.page(params.get("cursor", ""), queue.PAGE_SIZE)
     except ValidationFailed as failure:
         for name, problem in _problems(failure):
             errors.setdefault(name or "cursor", []).append(problem)
     chosen_states = params.getlist("status")
-    today = timezone.localdate()
     may_assign = review.may_assign_somewhere(actor)
     error_links = [
         {
@@ -209,7 +208,8 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         "error_links": error_links,
         "bad_cursor": "cursor" in errors,
         "first_page_url": _queue_url(_query(params, cursor=None)),
-        "procedures": review.reviewable_procedures(actor),
+        # Looked up once with the queue (its rows name their procedure from this list).
+        "procedures": procedures if procedures is not None else reviewable_procedures(actor),
         "states": [
             {
                 "value": status,
@@ -223,10 +223,7 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         "has_counts": bool(counts),
         "assignees": [(value, ASSIGNEE_LABELS[value]) for value in ASSIGNEES],
         "sorts": [(value, SORT_LABELS[value]) for value in SORTS],
-        "rows": [
-            {"application": item, "overdue": is_overdue(item, today)}
-            for item in (page.items if page else [])
-        ],
+        "rows": page.items if page else [],
         "next_url": _queue_url(_query(params, cursor=page.next_cursor))
         if page and page.next_cursor
         else "",

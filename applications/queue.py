@@ -10,8 +10,9 @@ import binascii
 import json
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
@@ -22,12 +23,15 @@ from accounts.permissions import Action, organizations_where
 from applications.business_days import add_business_days
 from applications.models import CLOSED_STATUSES, Application, ApplicationStatus
 from core.errors import NotFound, ValidationFailed
+from core.models import localized
 from procedures.models import Procedure
 
 S = ApplicationStatus
 OPEN_STATUSES = [
     status for status in S.values if status not in CLOSED_STATUSES and status != S.DRAFT
 ]
+_OPEN = frozenset(OPEN_STATUSES)
+QUEUE_STATUSES = [status for status in S.values if status != S.DRAFT]
 SORTS = ("due", "submitted", "-submitted")
 ASSIGNEES = ("anyone", "me", "unassigned")
 PAGE_SIZE = 25
@@ -66,8 +70,34 @@ class QueueFilters:
         return problems
 
 
-def staff_applications(actor: Any) -> QuerySet[Application]:
-    """Every filed application the actor may review (never drafts).
+class QueueProcedure(NamedTuple):
+    """A procedure whose applications the actor reviews, as the queue shows it."""
+
+    id: int
+    code: str
+    title_ja: str
+    title_en: str
+
+    @property
+    def title(self) -> str:
+        return localized(self, "title")
+
+
+def reviewable_procedures(actor: Any) -> list[QueueProcedure]:
+    """The procedures whose applications the actor may review, by code (one query)."""
+    rows = (
+        Procedure.objects.filter(
+            owning_organization__in=organizations_where(actor, Action.REVIEW_APPLICATIONS)
+        )
+        .order_by("code")
+        .values_list("pk", "code", "title_ja", "title_en")
+    )
+    return [QueueProcedure._make(row) for row in rows]
+
+
+def staff_applications(actor: Any, procedure_ids: list[int] | None = None) -> QuerySet[Application]:
+    """Every filed application the actor may review (never drafts); `procedure_ids`
+    when the caller already looked up the actor's procedures.
 
     The procedures are looked up first and named by id: PostgreSQL then knows from
     its statistics how many applications they have, and picks the right plan for a
@@ -75,11 +105,12 @@ def staff_applications(actor: Any) -> QuerySet[Application]:
     the due-date index). Through a join it guessed an average share and, for a
     small department in a city of a million applications, walked the whole index
     (1 s instead of 1 ms; docs/performance.md, B2)."""
-    procedure_ids = list(
-        Procedure.objects.filter(
-            owning_organization__in=organizations_where(actor, Action.REVIEW_APPLICATIONS)
-        ).values_list("pk", flat=True)
-    )
+    if procedure_ids is None:
+        procedure_ids = list(
+            Procedure.objects.filter(
+                owning_organization__in=organizations_where(actor, Action.REVIEW_APPLICATIONS)
+            ).values_list("pk", flat=True)
+        )
     return Application.objects.filter(procedure_id__in=procedure_ids).exclude(status=S.DRAFT)
 
 
@@ -112,55 +143,121 @@ def _normalized(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").strip()
 
 
+class Queue:
+    """One actor's queue under some filters, for one request. The procedures the
+    actor reviews are looked up once and shared by the page, the counts and the
+    page's list of procedures (each used to look them up again: docs/performance.md,
+    B2)."""
+
+    def __init__(self, actor: Any, filters: QueueFilters) -> None:
+        problems = filters.problems()
+        if problems:
+            raise ValidationFailed(details=problems)
+        self.actor = actor
+        self.filters = filters
+
+    @cached_property
+    def procedures(self) -> list[QueueProcedure]:
+        return reviewable_procedures(self.actor)
+
+    def applications(self, *, with_status: bool = True) -> QuerySet[Application]:
+        """The applications under the filters (every state when not `with_status`)."""
+        filters = self.filters
+        procedures = self.procedures
+        if filters.procedure:
+            procedures = [item for item in procedures if item.code == filters.procedure]
+        queryset = staff_applications(self.actor, [item.id for item in procedures])
+        if with_status:
+            queryset = queryset.filter(status__in=filters.statuses or OPEN_STATUSES)
+        if filters.assignee == "me":
+            queryset = queryset.filter(assignee=self.actor)
+        elif filters.assignee == "unassigned":
+            queryset = queryset.filter(assignee__isnull=True)
+        today = timezone.localdate()
+        if filters.overdue:
+            queryset = queryset.filter(due_date__lt=today, status__in=OPEN_STATUSES)
+        if filters.due_within is not None:
+            queryset = queryset.filter(
+                due_date__lte=add_business_days(today, filters.due_within),
+                status__in=OPEN_STATUSES,
+            )
+        if filters.submitted_from:
+            queryset = queryset.filter(submitted_at__date__gte=filters.submitted_from)
+        if filters.submitted_to:
+            queryset = queryset.filter(submitted_at__date__lte=filters.submitted_to)
+        search = _normalized(filters.search)
+        if search:
+            reference = search.upper().replace(" ", "")
+            queryset = queryset.filter(
+                Q(reference=reference)
+                | Q(reference__startswith=reference)
+                | Q(applicant__display_name__icontains=search)
+                | Q(on_behalf_of_name__icontains=search)
+            )
+        return queryset
+
+    def counts(self) -> dict[str, int]:
+        """How many applications are in each state, under every filter but the state
+        (one query). COUNT(*), not COUNT(id): PostgreSQL then counts from the
+        (procedure, status) index alone, without reading the table
+        (docs/performance.md, B2)."""
+        rows = (
+            self.applications(with_status=False)
+            .order_by()
+            .values_list("status")
+            .annotate(total=Count("*"))
+        )
+        counts = dict(rows)
+        return {status: counts.get(status, 0) for status in QUEUE_STATUSES}
+
+    def page(self, cursor: str = "", size: int = PAGE_SIZE) -> QueuePage:
+        """One page after `cursor` (the first page without one)."""
+        size = max(1, min(int(size), MAX_PAGE_SIZE))
+        sort = self.filters.sort
+        filtered = self.applications()
+        payload = _decode(cursor) if cursor else None
+        queryset = _after(filtered, sort, payload) if payload else filtered
+
+        def fetch(rows_of: QuerySet, limit: int) -> list[tuple]:
+            # The page's ids first (a subquery), then their columns: with the joins
+            # to the applicant and the assignee above the LIMIT, PostgreSQL joined
+            # every matching row before sorting (717 rows for a small department's
+            # 26: 20 to 40 ms instead of 2; docs/performance.md, B2).
+            ordering = _ordering(sort)
+            page_ids = rows_of.order_by(*ordering).values("pk")[:limit]
+            return list(
+                Application.objects.filter(pk__in=page_ids)
+                .order_by(*ordering)
+                .values_list(*_ROW_COLUMNS)
+            )
+
+        rows = fetch(queryset, size + 1)
+        if payload and sort == "due" and payload.get("k") is not None and len(rows) <= size:
+            # The dated rows ran out on this page: the rows without a due date follow.
+            rows += fetch(filtered.filter(due_date__isnull=True), size + 1 - len(rows))
+        more = len(rows) > size
+        procedures = {item.id: item for item in self.procedures}
+        today = timezone.localdate()
+        items = [
+            QueueRow(
+                *values[:2],
+                procedures[values[2]],
+                *values[3:],
+                overdue=_overdue(values[-1], values[7], today),
+            )
+            for values in rows[:size]
+        ]
+        next_cursor = _encode(_key(items[-1], sort)) if more and items else None
+        return QueuePage(items=items, next_cursor=next_cursor)
+
+
 def _filtered(actor: Any, filters: QueueFilters, *, with_status: bool = True) -> QuerySet:
-    problems = filters.problems()
-    if problems:
-        raise ValidationFailed(details=problems)
-    queryset = staff_applications(actor)
-    if filters.procedure:
-        queryset = queryset.filter(procedure__code=filters.procedure)
-    if with_status:
-        queryset = queryset.filter(status__in=filters.statuses or OPEN_STATUSES)
-    if filters.assignee == "me":
-        queryset = queryset.filter(assignee=actor)
-    elif filters.assignee == "unassigned":
-        queryset = queryset.filter(assignee__isnull=True)
-    today = timezone.localdate()
-    if filters.overdue:
-        queryset = queryset.filter(due_date__lt=today, status__in=OPEN_STATUSES)
-    if filters.due_within is not None:
-        queryset = queryset.filter(
-            due_date__lte=add_business_days(today, filters.due_within), status__in=OPEN_STATUSES
-        )
-    if filters.submitted_from:
-        queryset = queryset.filter(submitted_at__date__gte=filters.submitted_from)
-    if filters.submitted_to:
-        queryset = queryset.filter(submitted_at__date__lte=filters.submitted_to)
-    search = _normalized(filters.search)
-    if search:
-        reference = search.upper().replace(" ", "")
-        queryset = queryset.filter(
-            Q(reference=reference)
-            | Q(reference__startswith=reference)
-            | Q(applicant__display_name__icontains=search)
-            | Q(on_behalf_of_name__icontains=search)
-        )
-    return queryset
+    return Queue(actor, filters).applications(with_status=with_status)
 
 
 def state_counts(actor: Any, filters: QueueFilters) -> dict[str, int]:
-    """How many applications are in each state, under every filter but the state
-    (one query). COUNT(*), not COUNT(id): PostgreSQL then counts from the
-    (procedure, status) index alone, without reading the table (docs/performance.md,
-    B2)."""
-    rows = (
-        _filtered(actor, filters, with_status=False)
-        .order_by()
-        .values("status")
-        .annotate(total=Count("*"))
-    )
-    counts = {row["status"]: row["total"] for row in rows}
-    return {status: counts.get(status, 0) for status in S.values if status != S.DRAFT}
+    """How many applications are in each state, under every filter but the state."""
+    return Queue(actor, filters).counts()
 
 
 # --- Keyset pagination ------------------------------------------------------------------
@@ -221,17 +318,83 @@ def _ordering(sort: str) -> list[Any]:
     return ["-submitted_at", "-id"]
 
 
-def _key(application: Application, sort: str) -> dict:
+def _key(row: Any, sort: str) -> dict:
+    """The cursor after `row` (a queue row or an application)."""
     if sort == "due":
-        value = application.due_date.isoformat() if application.due_date else None
+        value = row.due_date.isoformat() if row.due_date else None
     else:
-        value = application.submitted_at.isoformat() if application.submitted_at else None
-    return {"k": value, "id": application.pk}
+        value = row.submitted_at.isoformat() if row.submitted_at else None
+    return {"k": value, "id": row.id}
+
+
+# What a queue row reads of an application, in QueueRow's order (the procedure by id).
+_ROW_COLUMNS = (
+    "id",
+    "reference",
+    "procedure_id",
+    "applicant_id",
+    "applicant__display_name",
+    "on_behalf_of_name",
+    "on_behalf_of_relationship",
+    "status",
+    "assignee_id",
+    "assignee__display_name",
+    "submitted_at",
+    "due_date",
+)
+STATUS_LABELS = dict(S.choices)
+
+
+class QueueRow(NamedTuple):
+    """An application as the queue shows it: plain values read with one query, not
+    model instances (building an application, its applicant and its assignee per
+    row was most of the cost of a small queue: docs/performance.md, B2)."""
+
+    id: int
+    reference: str
+    procedure: QueueProcedure
+    applicant_id: int
+    applicant_name: str
+    on_behalf_of_name: str
+    on_behalf_of_relationship: str
+    status: str
+    assignee_id: int | None
+    assignee_name: str | None
+    submitted_at: datetime | None
+    due_date: date | None
+    overdue: bool
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @classmethod
+    def of(cls, application: Application) -> QueueRow:
+        """The row of an application loaded with its procedure, applicant and assignee."""
+        procedure = application.procedure
+        assignee = application.assignee
+        return cls(
+            id=application.pk,
+            reference=application.reference,
+            procedure=QueueProcedure(
+                procedure.pk, procedure.code, procedure.title_ja, procedure.title_en
+            ),
+            applicant_id=application.applicant_id,
+            applicant_name=application.applicant.display_name,
+            on_behalf_of_name=application.on_behalf_of_name,
+            on_behalf_of_relationship=application.on_behalf_of_relationship,
+            status=application.status,
+            assignee_id=application.assignee_id,
+            assignee_name=assignee.display_name if assignee is not None else None,
+            submitted_at=application.submitted_at,
+            due_date=application.due_date,
+            overdue=is_overdue(application),
+        )
 
 
 @dataclass
 class QueuePage:
-    items: list[Application]
+    items: list[QueueRow]
     next_cursor: str | None
 
 
@@ -239,35 +402,16 @@ def queue_page(
     actor: Any, filters: QueueFilters, *, cursor: str = "", size: int = PAGE_SIZE
 ) -> QueuePage:
     """One page of the queue after `cursor` (the first page without one)."""
-    size = max(1, min(int(size), MAX_PAGE_SIZE))
-    filtered = _filtered(actor, filters)
-    payload = _decode(cursor) if cursor else None
-    queryset = _after(filtered, filters.sort, payload) if payload else filtered
+    return Queue(actor, filters).page(cursor, size)
 
-    def fetch(rows_of: QuerySet, limit: int) -> list[Application]:
-        return list(
-            rows_of.select_related("procedure", "applicant", "assignee")
-            .defer("version__definition", "answers", "data")
-            .order_by(*_ordering(filters.sort))[:limit]
-        )
 
-    rows = fetch(queryset, size + 1)
-    if payload and filters.sort == "due" and payload.get("k") is not None and len(rows) <= size:
-        # The dated rows ran out on this page: the rows without a due date follow.
-        rows += fetch(filtered.filter(due_date__isnull=True), size + 1 - len(rows))
-    more = len(rows) > size
-    rows = rows[:size]
-    next_cursor = _encode(_key(rows[-1], filters.sort)) if more and rows else None
-    return QueuePage(items=rows, next_cursor=next_cursor)
+def _overdue(due_date: date | None, status: str, today: date) -> bool:
+    return bool(due_date and due_date < today and status in _OPEN)
 
 
 def is_overdue(application: Application, today: date | None = None) -> bool:
     today = today or timezone.localdate()
-    return bool(
-        application.due_date
-        and application.due_date < today
-        and application.status in OPEN_STATUSES
-    )
+    return _overdue(application.due_date, application.status, today)
 
 
 def parse_date(text: str, field_name: str) -> date | None:

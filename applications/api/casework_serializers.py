@@ -20,7 +20,7 @@ from applications.api.serializers import (
     OnBehalfOfSerializer,
     masked_answers,
 )
-from applications.queue import is_overdue
+from applications.queue import QueueRow, is_overdue
 from applications.review import previewable
 from applications.workflow import ACTION_LABELS
 
@@ -94,6 +94,8 @@ class PersonSerializer(serializers.Serializer):
     name = serializers.CharField(source="display_name")
 
 
+# The fields document a queue row's shape (OpenAPI); `queue_item` builds it, here from
+# a model instance (bulk assignment answers with the rows it changed).
 class QueueItemSerializer(serializers.Serializer):
     """An application in the queue."""
 
@@ -112,20 +114,56 @@ class QueueItemSerializer(serializers.Serializer):
     overdue = serializers.SerializerMethodField(help_text="Open and past its due date.")
     url = serializers.SerializerMethodField(help_text="The case in this API.")
 
+    def to_representation(self, instance) -> dict[str, Any]:
+        return queue_item(QueueRow.of(instance), case_url_template())
+
     @extend_schema_field(OnBehalfOfSerializer(allow_null=True))
     def get_on_behalf_of(self, application) -> dict[str, str] | None:
-        if not application.on_behalf_of_name:
-            return None
-        return {
-            "name": application.on_behalf_of_name,
-            "relationship": application.on_behalf_of_relationship,
-        }
+        return on_behalf_of(application.on_behalf_of_name, application.on_behalf_of_relationship)
 
     def get_overdue(self, application) -> bool:
         return is_overdue(application)
 
     def get_url(self, application) -> str:
         return reverse("api-queue-case", args=[application.pk])
+
+
+def on_behalf_of(name: str, relationship: str) -> dict[str, str] | None:
+    return {"name": name, "relationship": relationship} if name else None
+
+
+_DATETIME = serializers.DateTimeField()
+_DATE = serializers.DateField()
+_ID_MARK = "2147483647"
+
+
+def case_url_template() -> str:
+    """The case URL with `{}` for the id (reversed once per page, not once per row)."""
+    return reverse("api-queue-case", args=[int(_ID_MARK)]).replace(_ID_MARK, "{}")
+
+
+def queue_item(row: QueueRow, case_url: str) -> dict[str, Any]:
+    """A queue row in the shape QueueItemSerializer documents, built directly: the
+    nested serializers' field machinery cost more than the query for a small queue
+    (docs/performance.md, B2). The times go through DRF's own fields, so they read
+    exactly as elsewhere in the API."""
+    procedure = row.procedure
+    return {
+        "id": row.id,
+        "reference": row.reference,
+        "procedure": {"code": procedure.code, "title": procedure.title},
+        "applicant": {"id": row.applicant_id, "name": row.applicant_name},
+        "on_behalf_of": on_behalf_of(row.on_behalf_of_name, row.on_behalf_of_relationship),
+        "status": row.status,
+        "status_label": str(row.status_label),
+        "assignee": {"id": row.assignee_id, "name": row.assignee_name}
+        if row.assignee_id is not None
+        else None,
+        "submitted_at": _DATETIME.to_representation(row.submitted_at),
+        "due_date": _DATE.to_representation(row.due_date),
+        "overdue": row.overdue,
+        "url": case_url.format(row.id),
+    }
 
 
 class QueuePageSerializer(serializers.Serializer):
@@ -306,7 +344,8 @@ class CaseSerializer(serializers.Serializer):
 
     @extend_schema_field(OnBehalfOfSerializer(allow_null=True))
     def get_on_behalf_of(self, case) -> dict[str, str] | None:
-        return QueueItemSerializer().get_on_behalf_of(case.application)
+        application = case.application
+        return on_behalf_of(application.on_behalf_of_name, application.on_behalf_of_relationship)
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_answers(self, case) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from applications.api.casework_serializers import (
     NoteSerializer,
     QueueItemSerializer,
     QueuePageSerializer,
+    case_url_template,
+    queue_item,
 )
 from applications.api.views import ATTACHMENT_FILE
 from applications.casework import (
@@ -39,10 +41,9 @@ from applications.queue import (
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     SORTS,
+    Queue,
     case_for_staff,
     filters_from_query,
-    queue_page,
-    state_counts,
 )
 from core.api.parsers import JSONParser
 from core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -142,17 +143,19 @@ class QueueView(APIView):
         params = request.query_params
         filters = filters_from_query(params)
         size = _page_size(params.get("page_size"))
-        page = queue_page(request.user, filters, cursor=params.get("cursor", ""), size=size)
+        queue = Queue(request.user, filters)
+        page = queue.page(params.get("cursor", ""), size)
         next_url = None
         if page.next_cursor:
             query = params.copy()
             query["cursor"] = page.next_cursor
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        case_url = case_url_template()
         return Response(
             {
-                "results": QueueItemSerializer(page.items, many=True).data,
+                "results": [queue_item(row, case_url) for row in page.items],
                 "next": next_url,
-                "counts": state_counts(request.user, filters),
+                "counts": queue.counts(),
             }
         )
 
