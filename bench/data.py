@@ -667,7 +667,10 @@ def case_counts_rebuild() -> int:
     from applications.models import CaseCount
 
     table = CaseCount._meta.db_table
-    with connection.cursor() as cursor:
+    # One transaction with the table locked against writers: another benchmark's
+    # submissions in the same database must not add a month between the two.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE')
         cursor.execute(f'DELETE FROM "{table}"')  # noqa: S608
         cursor.execute(
             f'INSERT INTO "{table}" (procedure_id, month, online_filings) '  # noqa: S608

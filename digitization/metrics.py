@@ -237,28 +237,34 @@ class Linked:
     owners: dict[int, int] = field(default_factory=dict)
 
 
+def _wanted(organization_ids: list[int] | None) -> set[int] | None:
+    return None if organization_ids is None else set(organization_ids)
+
+
 def linked_entries(organization_ids: list[int] | None, today: date) -> Linked:
     """Read the linked entries (a few hundred rows, not the inventory) and the
     exemptions in force for their procedures, and apply the conditions of
     `covered_condition` and `principle_conditions` to them in Python (the tests
-    check both give the same entries)."""
+    check both give the same entries).
+
+    The organizations are picked in Python, here and in
+    `figures_by_organization`: the tables read are small (a row per linked
+    entry, per organization, per organization and month), and a scope's
+    hundreds of ids as query parameters cost more than the rows."""
+    wanted = _wanted(organization_ids)
     rows = InventoryEntry.objects.filter(active=True, procedure__isnull=False)
-    if organization_ids is not None:
-        rows = rows.filter(organization_id__in=organization_ids)
     entries = [
-        dict(zip(_LINKED_COLUMNS, row, strict=True)) for row in rows.values_list(*_LINKED_COLUMNS)
+        entry
+        for entry in (
+            dict(zip(_LINKED_COLUMNS, row, strict=True))
+            for row in rows.values_list(*_LINKED_COLUMNS)
+        )
+        if wanted is None or entry["organization_id"] in wanted
     ]
     result = Linked(owners={row["procedure_id"]: row["organization_id"] for row in entries})
-    candidates = {
-        row["procedure_id"]
-        for row in entries
-        if not row["stages_online"] or any(row[f"fails_{p}"] for p in PRINCIPLES)
-    }
     in_force = set(
         Exemption.objects.filter(
-            procedure_id__in=candidates,
-            status=ExemptionStatus.APPROVED,
-            review_date__gte=today,
+            status=ExemptionStatus.APPROVED, review_date__gte=today
         ).values_list("procedure_id", "principle")
     )
     for row in entries:
@@ -290,15 +296,15 @@ def figures_by_organization(
     (applications.CaseCount). No query reads the inventory as a whole or the
     applications."""
     linked = linked or linked_entries(organization_ids, today)
+    wanted = _wanted(organization_ids)
     result: dict[int, Figures] = {}
     stored = InventoryTotals.objects.filter(procedures__gt=0)
     reported = ReportedCaseTotals.objects.filter(month__gte=period.first, month__lte=period.last)
-    if organization_ids is not None:
-        stored = stored.filter(organization_id__in=organization_ids)
-        reported = reported.filter(organization_id__in=organization_ids)
     columns = ("procedures", "online_procedures", "volume", "online_volume")
     fail_columns = tuple(f"fails_{p}" for p in PRINCIPLES)
     for org_id, *counts in stored.values_list("organization_id", *columns, *fail_columns):
+        if wanted is not None and org_id not in wanted:
+            continue
         procedures, online_procedures, volume, online_volume = counts[:4]
         fails = dict(zip(PRINCIPLES, counts[4:], strict=True))
         result[org_id] = Figures(
@@ -325,19 +331,20 @@ def figures_by_organization(
         .annotate(online=Sum("online_cases"), offline=Sum("offline_cases"))
         .values_list("organization_id", "online", "offline")
     ):
+        if wanted is not None and org_id not in wanted:
+            continue
         figures = result.setdefault(org_id, Figures())
         figures.online_cases += _sum(online)
         figures.offline_cases += _sum(offline)
     for procedure_id, online in (
-        CaseCount.objects.filter(
-            procedure_id__in=linked.owners, month__gte=period.first, month__lte=period.last
-        )
+        CaseCount.objects.filter(month__gte=period.first, month__lte=period.last)
         .order_by()
         .values("procedure_id")
         .annotate(online=Sum("online_filings"))
         .values_list("procedure_id", "online")
     ):
-        result.setdefault(linked.owners[procedure_id], Figures()).online_cases += _sum(online)
+        if procedure_id in linked.owners:  # the scope's hosted procedures
+            result.setdefault(linked.owners[procedure_id], Figures()).online_cases += _sum(online)
     return result
 
 
