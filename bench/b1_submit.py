@@ -6,8 +6,9 @@ by the form engine (names, dates, phone numbers, an address looked up from its
 postal code, the Individual Number decrypted and checked), a reference number,
 the signed filing (RFC 8785 + Ed25519), the timeline event, the running total,
 the audit event (hash chain), the receipt task published to Redis on commit, and
-the detail in the answer. Each request submits its own draft, prepared beforehand
-(the drafts are copies of one filled in through the services).
+a short answer (reference, status, fee, signature, links; the detail is a GET
+away). Each request submits its own draft, prepared beforehand (the drafts are
+copies of one filled in through the services).
 
 Baseline: a bare Django view in the same server (bench/views.py) that parses the
 same answers as JSON and INSERTs them as one row.

@@ -5,10 +5,11 @@ Candidate: POST /api/v1/payments/webhooks/sandbox/ with a signed
 "<t>.<body>">`, as the sandbox provider signs), each request for its own pending
 card payment of an application waiting for its fee: the signature and timestamp
 checked, the event recorded once (unique provider + event id), the payment locked
-and moved to succeeded, the audit event, the payer's notification, and the
-workflow step (the settlement, which moves the application on to review) queued
-to Redis on commit. The payments are copies of one made through the services
-(filing, `payment_start`).
+and moved to succeeded, the payer's notification, the audit event, and the
+workflow step (the settlement task, which moves the application on to review and
+then e-mails the notification) queued to Redis on commit: one message per
+delivery. The payments are copies of one made through the services (filing,
+`payment_start`).
 
 Baseline: `POST /bench/baseline/parse/` in the same gunicorn: a bare Django view
 that parses the same body as JSON and answers 200.
@@ -178,13 +179,17 @@ def signed_request(payment, *, event_id: str | None = None) -> load.Request:
 SETTLEMENT_TASK = "payments.tasks.dispatch_settlement"
 
 
-def _settlement_tasks(context: Context) -> int:
-    """Settlement tasks waiting in the Redis queue (the notification e-mails the
-    deliveries queue too are not counted)."""
+def _queued(context: Context) -> tuple[int, int]:
+    """Settlement tasks waiting in the Redis queue, and all messages there."""
     import redis
 
     messages = redis.Redis.from_url(context.broker_url).lrange("celery", 0, -1)
-    return sum(json.loads(m).get("headers", {}).get("task") == SETTLEMENT_TASK for m in messages)
+    tasks = [json.loads(m).get("headers", {}).get("task") for m in messages]
+    return tasks.count(SETTLEMENT_TASK), len(tasks)
+
+
+def _settlement_tasks(context: Context) -> int:
+    return _queued(context)[0]
 
 
 def _purge(context: Context) -> None:
@@ -239,7 +244,7 @@ def run(context: Context, params: dict[str, Any]) -> Result:
             return outcome.throughput
 
         base, cand = alternate(params["rounds"], baseline, candidate)
-        queued = _settlement_tasks(context)
+        queued, messages = _queued(context)
         _purge(context)
 
         # 200 deliveries of one event at once.
@@ -289,13 +294,13 @@ def run(context: Context, params: dict[str, Any]) -> Result:
     succeeded = Payment.objects.filter(pk__in=[p.pk for p in payments], status="succeeded")
     result.checks.append(
         Check(
-            "every delivery answered 200 and applied (one settlement task each)",
+            "every delivery answered 200 and applied (one settlement task each, no other message)",
             all(o.all_status(200) for o in outcomes["baseline"] + outcomes["candidate"])
-            and queued == applied,
+            and queued == applied == messages,
             "; ".join(f for o in outcomes["baseline"] + outcomes["candidate"] for f in o.failures)[
                 :500
             ]
-            or f"{applied} deliveries, {queued} settlement tasks, "
+            or f"{applied} deliveries, {queued} settlement tasks ({messages} messages), "
             f"{succeeded.count()} payments succeeded",
         )
     )
