@@ -4,9 +4,10 @@ with a Japanese font embedded so a document looks the same on every machine.
 WeasyPrint is imported inside the functions (it loads Pango and friends, which
 web processes that never render a PDF should not pay for). The font is loaded
 once per process, not per document: the FontConfiguration and the @font-face
-stylesheet are built on first use and kept. Templates use the family
-"IPAex Gothic" and declare no @font-face of their own (each would be added to
-the shared configuration again for every document).
+stylesheet are built on first use and kept, and so is the shared look of every
+document (templates/pdf/document.css), which templates therefore do not include.
+Templates use the family "IPAex Gothic" and declare no @font-face of their own
+(each would be added to the shared configuration again for every document).
 """
 
 from __future__ import annotations
@@ -153,7 +154,8 @@ def qr_png_data_uri(text: str) -> str:
     """A QR code of `text` as a PNG data: URI, one pixel per module, for an <img>
     with `image-rendering: pixelated` (sharp at any size). In a PDF it is much
     cheaper than the SVG: WeasyPrint draws an SVG path of a few hundred segments in
-    Python, a small bitmap it only copies (docs/performance.md, B3)."""
+    Python, and embeds a bitmap of some forty pixels square almost for free
+    (docs/performance.md, B3)."""
     return segno.make(text, error="m", micro=False).png_data_uri(scale=1, border=4)
 
 
