@@ -170,15 +170,16 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
     page = None
-    procedures = None
+    reviewed = None
     try:
         reviewed = Queue(actor, filters_from_query(params))
-        procedures = reviewed.procedures
-        counts = reviewed.counts()
-        page = reviewed.page(params.get("cursor", ""), queue.PAGE_SIZE)
+        page, counts = reviewed.page_and_counts(params.get("cursor", ""), queue.PAGE_SIZE)
     except ValidationFailed as failure:
         for name, problem in _problems(failure):
             errors.setdefault(name or "cursor", []).append(problem)
+        if reviewed is not None:
+            # The filters were fine, only the cursor was not: the counts still show.
+            counts = reviewed.counts()
     chosen_states = params.getlist("status")
     may_assign = review.may_assign_somewhere(actor)
     error_links = [
@@ -209,7 +210,7 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         "bad_cursor": "cursor" in errors,
         "first_page_url": _queue_url(_query(params, cursor=None)),
         # Looked up once with the queue (its rows name their procedure from this list).
-        "procedures": procedures if procedures is not None else reviewable_procedures(actor),
+        "procedures": reviewed.procedures if reviewed is not None else reviewable_procedures(actor),
         "states": [
             {
                 "value": status,

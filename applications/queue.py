@@ -14,6 +14,8 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any, NamedTuple
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -196,45 +198,64 @@ class Queue:
             )
         return queryset
 
-    def counts(self) -> dict[str, int]:
-        """How many applications are in each state, under every filter but the state
-        (one query). COUNT(*), not COUNT(id): PostgreSQL then counts from the
-        (procedure, status) index alone, without reading the table
-        (docs/performance.md, B2)."""
-        rows = (
+    def _counts_query(self) -> QuerySet:
+        # COUNT(*), not COUNT(id): PostgreSQL then counts from the (procedure, status)
+        # index alone, without reading the table (docs/performance.md, B2).
+        return (
             self.applications(with_status=False)
             .order_by()
             .values_list("status")
             .annotate(total=Count("*"))
         )
-        counts = dict(rows)
-        return {status: counts.get(status, 0) for status in QUEUE_STATUSES}
+
+    def counts(self) -> dict[str, int]:
+        """How many applications are in each state, under every filter but the state
+        (one query)."""
+        return _per_state(self._counts_query())
 
     def page(self, cursor: str = "", size: int = PAGE_SIZE) -> QueuePage:
         """One page after `cursor` (the first page without one)."""
+        return self._page(cursor, size, with_counts=False)[0]
+
+    def page_and_counts(
+        self, cursor: str = "", size: int = PAGE_SIZE
+    ) -> tuple[QueuePage, dict[str, int]]:
+        """The page and the counts per state, as a queue request shows them, with one
+        statement instead of two (docs/performance.md, B2)."""
+        page, counts = self._page(cursor, size, with_counts=True)
+        return page, counts if counts is not None else self.counts()
+
+    def _page(
+        self, cursor: str, size: int, *, with_counts: bool
+    ) -> tuple[QueuePage, dict[str, int] | None]:
         size = max(1, min(int(size), MAX_PAGE_SIZE))
         sort = self.filters.sort
         filtered = self.applications()
         payload = _decode(cursor) if cursor else None
         queryset = _after(filtered, sort, payload) if payload else filtered
 
-        def fetch(rows_of: QuerySet, limit: int) -> list[tuple]:
+        def rows_of(applications: QuerySet, limit: int) -> QuerySet:
             # The page's ids first (a subquery), then their columns: with the joins
             # to the applicant and the assignee above the LIMIT, PostgreSQL joined
             # every matching row before sorting (717 rows for a small department's
             # 26: 20 to 40 ms instead of 2; docs/performance.md, B2).
             ordering = _ordering(sort)
-            page_ids = rows_of.order_by(*ordering).values("pk")[:limit]
-            return list(
+            page_ids = applications.order_by(*ordering).values("pk")[:limit]
+            return (
                 Application.objects.filter(pk__in=page_ids)
                 .order_by(*ordering)
                 .values_list(*_ROW_COLUMNS)
             )
 
-        rows = fetch(queryset, size + 1)
+        first = rows_of(queryset, size + 1)
+        counts = None
+        if with_counts:
+            rows, counts = _with_counts(first, self._counts_query(), sort)
+        else:
+            rows = list(first)
         if payload and sort == "due" and payload.get("k") is not None and len(rows) <= size:
             # The dated rows ran out on this page: the rows without a due date follow.
-            rows += fetch(filtered.filter(due_date__isnull=True), size + 1 - len(rows))
+            rows += list(rows_of(filtered.filter(due_date__isnull=True), size + 1 - len(rows)))
         more = len(rows) > size
         procedures = {item.id: item for item in self.procedures}
         today = timezone.localdate()
@@ -248,7 +269,51 @@ class Queue:
             for values in rows[:size]
         ]
         next_cursor = _encode(_key(items[-1], sort)) if more and items else None
-        return QueuePage(items=items, next_cursor=next_cursor)
+        return QueuePage(items=items, next_cursor=next_cursor), counts
+
+
+def _per_state(pairs: Any) -> dict[str, int]:
+    counts = dict(pairs)
+    return {status: counts.get(status, 0) for status in QUEUE_STATUSES}
+
+
+# The combined statement orders by the page's columns by position (_ROW_COLUMNS: 1 is
+# the id, 11 the submission time, 12 the due date), as each sort's _ordering does.
+_ORDER_BY_POSITION = {
+    "due": "12 ASC NULLS LAST, 1 ASC",
+    "submitted": "11 ASC, 1 ASC",
+    "-submitted": "11 DESC, 1 DESC",
+}
+
+
+def _with_counts(
+    rows: QuerySet, counts: QuerySet, sort: str
+) -> tuple[list[tuple], dict[str, int] | None]:
+    """The page's rows and the counts per state in one statement, as the ORM writes
+    each of them: the counts as two arrays, computed once and joined to every row
+    (an empty page still brings them). A statement is a round trip and a trip
+    through Django's execution; for a small department's queue each cost about
+    what PostgreSQL spends on it (docs/performance.md, B2). None for the counts
+    when either query can match nothing (the ORM then sends no query for it)."""
+    try:
+        rows_sql, rows_params = rows.query.sql_with_params()
+        counts_sql, counts_params = counts.query.sql_with_params()
+    except EmptyResultSet:
+        return list(rows), None
+    # Only SQL the ORM compiled (values stay parameters) and a fixed ORDER BY.
+    statement = (
+        "SELECT page.*, per_state.states, per_state.totals FROM"  # noqa: S608
+        " (SELECT array_agg(state) AS states, array_agg(total) AS totals"
+        f" FROM ({counts_sql}) AS counts (state, total)) AS per_state"
+        f" LEFT JOIN ({rows_sql}) AS page ON TRUE"
+        f" ORDER BY {_ORDER_BY_POSITION[sort]}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, (*counts_params, *rows_params))
+        fetched = cursor.fetchall()
+    states, totals = fetched[0][-2:]
+    page = [row[:-2] for row in fetched if row[0] is not None]
+    return page, _per_state(zip(states or [], totals or [], strict=True))
 
 
 def _filtered(actor: Any, filters: QueueFilters, *, with_status: bool = True) -> QuerySet:

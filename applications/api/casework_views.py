@@ -143,8 +143,7 @@ class QueueView(APIView):
         params = request.query_params
         filters = filters_from_query(params)
         size = _page_size(params.get("page_size"))
-        queue = Queue(request.user, filters)
-        page = queue.page(params.get("cursor", ""), size)
+        page, counts = Queue(request.user, filters).page_and_counts(params.get("cursor", ""), size)
         next_url = None
         if page.next_cursor:
             query = params.copy()
@@ -155,7 +154,7 @@ class QueueView(APIView):
             {
                 "results": [queue_item(row, case_url) for row in page.items],
                 "next": next_url,
-                "counts": queue.counts(),
+                "counts": counts,
             }
         )
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from accounts.models import Notification
+from accounts.models import Notification, Role
 from applications import services
 from applications.business_days import add_business_days
 from applications.models import Application, ApplicationStatus, CorrectionRequest
@@ -23,8 +23,9 @@ from tests.applications.casework_setup import (
     png_bytes,
     resident,
     set_dates,
+    staff,
 )
-from tests.factories import MY_NUMBER
+from tests.factories import MY_NUMBER, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -241,6 +242,20 @@ def test_counts_per_state_follow_every_filter_but_the_state(city):
     assert "draft" not in counts
     counts = client.get(QUEUE, {"procedure": "food-permit"}).json()["counts"]
     assert counts["submitted"] == 1 and counts["under_review"] == 0
+
+
+def test_an_empty_page_still_counts_and_a_queue_without_procedures_counts_zero(city):
+    file_application(city.permit)
+    client = api(city.clerk)
+    empty = client.get(QUEUE, {"status": "approved"}).json()
+    assert empty["results"] == [] and empty["next"] is None
+    assert empty["counts"]["submitted"] == 1 and empty["counts"]["approved"] == 0
+    unknown = client.get(QUEUE, {"procedure": "no-such-procedure"}).json()
+    assert unknown["results"] == [] and set(unknown["counts"].values()) == {0}
+    # A clerk of an organization that owns no procedures (and has no children).
+    lone = staff(OrganizationFactory(code="archive", parent=city.city), Role.CLERK, "記録 五郎")
+    nothing = api(lone).get(QUEUE).json()
+    assert nothing["results"] == [] and set(nothing["counts"].values()) == {0}
 
 
 @pytest.mark.parametrize(
