@@ -164,13 +164,18 @@ class Queue:
 
     def applications(self, *, with_status: bool = True) -> QuerySet[Application]:
         """The applications under the filters (every state when not `with_status`)."""
+        if with_status:
+            return self._in_any_state.filter(status__in=self.filters.statuses or OPEN_STATUSES)
+        return self._in_any_state
+
+    @cached_property
+    def _in_any_state(self) -> QuerySet[Application]:
+        # Built once for the page and the counts (a queryset is never changed in place).
         filters = self.filters
         procedures = self.procedures
         if filters.procedure:
             procedures = [item for item in procedures if item.code == filters.procedure]
         queryset = staff_applications(self.actor, [item.id for item in procedures])
-        if with_status:
-            queryset = queryset.filter(status__in=filters.statuses or OPEN_STATUSES)
         if filters.assignee == "me":
             queryset = queryset.filter(assignee=self.actor)
         elif filters.assignee == "unassigned":
@@ -234,28 +239,18 @@ class Queue:
         payload = _decode(cursor) if cursor else None
         queryset = _after(filtered, sort, payload) if payload else filtered
 
-        def rows_of(applications: QuerySet, limit: int) -> QuerySet:
-            # The page's ids first (a subquery), then their columns: with the joins
-            # to the applicant and the assignee above the LIMIT, PostgreSQL joined
-            # every matching row before sorting (717 rows for a small department's
-            # 26: 20 to 40 ms instead of 2; docs/performance.md, B2).
-            ordering = _ordering(sort)
-            page_ids = applications.order_by(*ordering).values("pk")[:limit]
-            return (
-                Application.objects.filter(pk__in=page_ids)
-                .order_by(*ordering)
-                .values_list(*_ROW_COLUMNS)
-            )
+        def ids_of(applications: QuerySet, limit: int) -> QuerySet:
+            return applications.order_by(*_ordering(sort)).values_list("pk")[:limit]
 
-        first = rows_of(queryset, size + 1)
         counts = None
         if with_counts:
-            rows, counts = _with_counts(first, self._counts_query(), sort)
+            rows, counts = _rows(ids_of(queryset, size + 1), sort, self._counts_query())
         else:
-            rows = list(first)
+            rows = _rows(ids_of(queryset, size + 1), sort)[0]
         if payload and sort == "due" and payload.get("k") is not None and len(rows) <= size:
             # The dated rows ran out on this page: the rows without a due date follow.
-            rows += list(rows_of(filtered.filter(due_date__isnull=True), size + 1 - len(rows)))
+            undated = filtered.filter(due_date__isnull=True)
+            rows += _rows(ids_of(undated, size + 1 - len(rows)), sort)[0]
         more = len(rows) > size
         procedures = {item.id: item for item in self.procedures}
         today = timezone.localdate()
@@ -277,40 +272,64 @@ def _per_state(pairs: Any) -> dict[str, int]:
     return {status: counts.get(status, 0) for status in QUEUE_STATUSES}
 
 
-# The combined statement orders by the page's columns by position (_ROW_COLUMNS: 1 is
-# the id, 11 the submission time, 12 the due date), as each sort's _ordering does.
-_ORDER_BY_POSITION = {
-    "due": "12 ASC NULLS LAST, 1 ASC",
-    "submitted": "11 ASC, 1 ASC",
-    "-submitted": "11 DESC, 1 DESC",
+# The page's columns (QueueRow's order, the procedure by id) for the ids the ORM chose,
+# ordered as each sort's _ordering orders them. Joined after the LIMIT: with the joins
+# to the applicant and the assignee in the query that sorts, PostgreSQL joined every
+# matching row before sorting (717 rows for a small department's 26: 20 to 40 ms
+# instead of 2; docs/performance.md, B2).
+_ROWS = """
+SELECT a.id, a.reference, a.procedure_id, a.applicant_id, applicant.display_name,
+       a.on_behalf_of_name, a.on_behalf_of_relationship, a.status, a.assignee_id,
+       assignee.display_name, a.submitted_at, a.due_date
+FROM ({ids}) AS page (id)
+JOIN applications_application a ON a.id = page.id
+JOIN accounts_user applicant ON applicant.id = a.applicant_id
+LEFT JOIN accounts_user assignee ON assignee.id = a.assignee_id
+"""
+_ORDER = {
+    "due": "due_date ASC NULLS LAST, id ASC",
+    "submitted": "submitted_at ASC, id ASC",
+    "-submitted": "submitted_at DESC, id DESC",
 }
+# With the counts per state (two arrays, computed once and joined to every row, so
+# that an empty page still brings them).
+_ROWS_AND_COUNTS = """
+SELECT page.*, per_state.states, per_state.totals
+FROM (SELECT array_agg(state) AS states, array_agg(total) AS totals
+      FROM ({counts}) AS counts (state, total)) AS per_state
+LEFT JOIN ({rows}) AS page ON TRUE
+ORDER BY {order}
+"""
 
 
-def _with_counts(
-    rows: QuerySet, counts: QuerySet, sort: str
+def _rows(
+    ids: QuerySet, sort: str, counts: QuerySet | None = None
 ) -> tuple[list[tuple], dict[str, int] | None]:
-    """The page's rows and the counts per state in one statement, as the ORM writes
-    each of them: the counts as two arrays, computed once and joined to every row
-    (an empty page still brings them). A statement is a round trip and a trip
-    through Django's execution; for a small department's queue each cost about
-    what PostgreSQL spends on it (docs/performance.md, B2). None for the counts
-    when either query can match nothing (the ORM then sends no query for it)."""
+    """The page's rows for the ids the ORM selected (every filter, the keyset and the
+    LIMIT are the ORM's), and with `counts` (as the ORM compiles them) the counts
+    per state in the same statement. Each statement is a round trip and a pass
+    through Django's query execution, and compiling the ORM's own two-level query
+    for the columns cost about as much as PostgreSQL spends on a small queue
+    (docs/performance.md, B2). The counts are None when the ORM finds the query
+    can match nothing (no procedures): it then sends no query."""
     try:
-        rows_sql, rows_params = rows.query.sql_with_params()
-        counts_sql, counts_params = counts.query.sql_with_params()
+        ids_sql, ids_params = ids.query.sql_with_params()
+        counts_sql, counts_params = (
+            counts.query.sql_with_params() if counts is not None else ("", ())
+        )
     except EmptyResultSet:
-        return list(rows), None
-    # Only SQL the ORM compiled (values stay parameters) and a fixed ORDER BY.
-    statement = (
-        "SELECT page.*, per_state.states, per_state.totals FROM"  # noqa: S608
-        " (SELECT array_agg(state) AS states, array_agg(total) AS totals"
-        f" FROM ({counts_sql}) AS counts (state, total)) AS per_state"
-        f" LEFT JOIN ({rows_sql}) AS page ON TRUE"
-        f" ORDER BY {_ORDER_BY_POSITION[sort]}"
-    )
+        return [], None
+    rows = _ROWS.format(ids=ids_sql)
+    if counts is None:
+        statement, params = f"{rows} ORDER BY {_ORDER[sort]}", ids_params
+    else:
+        statement = _ROWS_AND_COUNTS.format(counts=counts_sql, rows=rows, order=_ORDER[sort])
+        params = (*counts_params, *ids_params)
     with connection.cursor() as cursor:
-        cursor.execute(statement, (*counts_params, *rows_params))
+        cursor.execute(statement, params)
         fetched = cursor.fetchall()
+    if counts is None:
+        return fetched, None
     states, totals = fetched[0][-2:]
     page = [row[:-2] for row in fetched if row[0] is not None]
     return page, _per_state(zip(states or [], totals or [], strict=True))
@@ -392,21 +411,6 @@ def _key(row: Any, sort: str) -> dict:
     return {"k": value, "id": row.id}
 
 
-# What a queue row reads of an application, in QueueRow's order (the procedure by id).
-_ROW_COLUMNS = (
-    "id",
-    "reference",
-    "procedure_id",
-    "applicant_id",
-    "applicant__display_name",
-    "on_behalf_of_name",
-    "on_behalf_of_relationship",
-    "status",
-    "assignee_id",
-    "assignee__display_name",
-    "submitted_at",
-    "due_date",
-)
 STATUS_LABELS = dict(S.choices)
 
 
