@@ -3,6 +3,7 @@ application, Japanese font embedded, the Individual Number never printed in clea
 and a public page that tells an authentic document from a changed or foreign one."""
 
 import base64
+import gc
 import hashlib
 import io
 import shutil
@@ -287,6 +288,27 @@ def test_the_document_stylesheet_is_parsed_once_per_process(receipt):
     first = pdf._document_stylesheet()
     pdf.render_pdf("pdf/receipt.html", {"content": receipt.content})
     assert pdf._document_stylesheet() is first
+
+
+def test_the_cyclic_collector_is_paused_only_while_rendering(receipt, monkeypatch):
+    # Paused during WeasyPrint's layout (B3), and on again after it, even when the
+    # render fails: left off, the process would never collect its cycles again.
+    from weasyprint import HTML
+
+    seen = []
+
+    def failing_write(self, *args, **kwargs):
+        seen.append(gc.isenabled())
+        raise RuntimeError("layout failed")
+
+    assert gc.isenabled()
+    pdf.render_pdf("pdf/receipt.html", {"content": receipt.content})
+    assert gc.isenabled()
+    monkeypatch.setattr(HTML, "write_pdf", failing_write)
+    with pytest.raises(RuntimeError):
+        pdf.render_pdf("pdf/receipt.html", {"content": receipt.content})
+    assert seen == [False]
+    assert gc.isenabled()
 
 
 def test_the_receipt_embeds_the_japanese_font_once(receipt, tmp_path):
