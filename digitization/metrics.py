@@ -241,11 +241,46 @@ def _wanted(organization_ids: list[int] | None) -> set[int] | None:
     return None if organization_ids is None else set(organization_ids)
 
 
-def linked_entries(organization_ids: list[int] | None, today: date) -> Linked:
-    """Read the linked entries (a few hundred rows, not the inventory) and the
-    exemptions in force for their procedures, and apply the conditions of
-    `covered_condition` and `principle_conditions` to them in Python (the tests
-    check both give the same entries).
+@dataclass(frozen=True)
+class OpenExemption:
+    """An exemption requested or approved, as the overview reads it."""
+
+    procedure_id: int
+    owner_id: int
+    principle: str
+    status: str
+    review_date: date | None
+
+    def in_force(self, today: date) -> bool:
+        # As exemption_in_force in SQL: approved, review date today or later.
+        return (
+            self.status == ExemptionStatus.APPROVED
+            and self.review_date is not None
+            and self.review_date >= today
+        )
+
+
+def open_exemptions() -> list[OpenExemption]:
+    """Every exemption requested or approved: at most one per procedure and
+    principle (a constraint), so a few hundred rows. Read once per overview for
+    the linked entries and the dashboard's counts of exemptions."""
+    rows = Exemption.objects.filter(
+        status__in=[ExemptionStatus.REQUESTED, ExemptionStatus.APPROVED]
+    ).values_list(
+        "procedure_id", "procedure__owning_organization_id", "principle", "status", "review_date"
+    )
+    return [OpenExemption(*row) for row in rows.order_by()]
+
+
+def linked_entries(
+    organization_ids: list[int] | None,
+    today: date,
+    exemptions: list[OpenExemption] | None = None,
+) -> Linked:
+    """Read the linked entries (a few hundred rows, not the inventory) and apply
+    the exemptions in force (`exemptions`, read when not given) to them in Python,
+    with the conditions of `covered_condition` and `principle_conditions` (the
+    tests check both give the same entries).
 
     The organizations are picked in Python, here and in
     `figures_by_organization`: the tables read are small (a row per linked
@@ -262,11 +297,11 @@ def linked_entries(organization_ids: list[int] | None, today: date) -> Linked:
         if wanted is None or entry["organization_id"] in wanted
     ]
     result = Linked(owners={row["procedure_id"]: row["organization_id"] for row in entries})
-    in_force = set(
-        Exemption.objects.filter(
-            status=ExemptionStatus.APPROVED, review_date__gte=today
-        ).values_list("procedure_id", "principle")
-    )
+    in_force = {
+        (exemption.procedure_id, exemption.principle)
+        for exemption in (open_exemptions() if exemptions is None else exemptions)
+        if exemption.in_force(today)
+    }
     for row in entries:
         org_id, procedure_id = row["organization_id"], row["procedure_id"]
         if not row["stages_online"] and all(

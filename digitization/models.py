@@ -224,7 +224,9 @@ class ReportedCaseTotals(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.organization_id} {self.month:%Y-%m}: {self.online_cases}/{self.offline_cases}"
+        return (
+            f"{self.organization_id} {self.month:%Y-%m}: {self.online_cases}/{self.offline_cases}"
+        )
 
 
 class SnapshotKind(models.TextChoices):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import Organization, User
@@ -363,35 +363,29 @@ def _trend(scope: Scope) -> list[TrendPoint]:
     ]
 
 
-def exemption_counts(organization_ids: list[int], today: date) -> dict[str, int]:
+def exemption_counts(
+    organization_ids: list[int],
+    today: date,
+    exemptions: list[metrics.OpenExemption] | None = None,
+) -> dict[str, int]:
     """Exemptions of the organizations' procedures: requested, in force, due for
-    review soon, past their review date. Counted per owning organization and
-    summed here for the scope (as in metrics: a few rows, not hundreds of ids
-    as parameters)."""
-    approved = Q(status=ExemptionStatus.APPROVED)
-    rows = (
-        Exemption.objects.order_by()
-        .values("procedure__owning_organization_id")
-        .annotate(
-            requested=Count("pk", filter=Q(status=ExemptionStatus.REQUESTED)),
-            in_force=Count("pk", filter=approved & Q(review_date__gte=today)),
-            due_soon=Count(
-                "pk",
-                filter=approved
-                & Q(
-                    review_date__gte=today,
-                    review_date__lte=today + timedelta(days=REVIEW_SOON_DAYS),
-                ),
-            ),
-            expired=Count("pk", filter=approved & Q(review_date__lt=today)),
-        )
-    )
+    review soon, past their review date; from `exemptions` (metrics.open_exemptions,
+    read when not given), which the overview reads once for the rates too."""
     wanted = set(organization_ids)
+    soon = today + timedelta(days=REVIEW_SOON_DAYS)
     counts = dict.fromkeys(("requested", "in_force", "due_soon", "expired"), 0)
-    for row in rows:
-        if row["procedure__owning_organization_id"] in wanted:
-            for name in counts:
-                counts[name] += row[name]
+    for exemption in metrics.open_exemptions() if exemptions is None else exemptions:
+        if exemption.owner_id not in wanted:
+            continue
+        if exemption.status == ExemptionStatus.REQUESTED:
+            counts["requested"] += 1
+        elif exemption.review_date is None:
+            continue  # approved without a review date: neither in force nor expired
+        elif exemption.review_date < today:
+            counts["expired"] += 1
+        else:
+            counts["in_force"] += 1
+            counts["due_soon"] += exemption.review_date <= soon
     return counts
 
 
@@ -413,7 +407,8 @@ def overview_of(
         else Period.fiscal_year(fiscal_year)
     )
     entries = scope.entries()
-    linked = metrics.linked_entries(scope.ids, today)
+    exemptions = metrics.open_exemptions()
+    linked = metrics.linked_entries(scope.ids, today, exemptions)
     by_organization = metrics.figures_by_organization(scope.ids, period, today, linked)
     rolled = metrics.roll_up(scope.paths, by_organization)
     overall = metrics.total(by_organization.values())
@@ -430,7 +425,7 @@ def overview_of(
         children=[(org, rolled.get(org.pk, metrics.Figures())) for org in scope.children],
         by_organization=rolled,
         ranked=entry_rows(ranked, today),
-        exemptions=exemption_counts(scope.ids, today),
+        exemptions=exemption_counts(scope.ids, today, exemptions),
         trend=_trend(scope) if with_trend else [],
         linked=linked,
     )

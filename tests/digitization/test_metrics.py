@@ -23,7 +23,12 @@ from procedures.services import (
     procedure_update,
     version_publish,
 )
-from tests.digitization.setup import outside, paper_original_definition, previous_fiscal_year
+from tests.digitization.setup import (
+    hosted,
+    outside,
+    paper_original_definition,
+    previous_fiscal_year,
+)
 from tests.factories import valid_definition
 
 pytestmark = pytest.mark.django_db
@@ -164,6 +169,37 @@ def test_an_expired_exemption_stops_counting_and_its_review_day_still_counts(inv
     assert not row.digital and row.offline_stages == ["attachments"]
     expired = selectors.exemptions_in_state(Exemption.objects.all(), "expired", today)
     assert list(expired) == [exemption]
+
+
+def test_the_dashboard_counts_exemptions_by_state_within_the_scope(inventory):
+    """Read once with the exemptions that make entries digital: requested ones,
+    those in force (and among them those due for review within 60 days), those past
+    their review date; refused ones and those of procedures outside the scope not."""
+    today = timezone.localdate()
+
+    def exemption(procedure, principle, status, review_days=None):
+        Exemption.objects.create(
+            procedure=procedure,
+            principle=principle,
+            reason="法令",
+            within_city_discretion=False,
+            status=status,
+            review_date=today + timedelta(days=review_days) if review_days is not None else None,
+        )
+
+    exemption(inventory.a, "hanko_less", "requested")
+    exemption(inventory.a, "cashless", "approved", review_days=60)  # due soon, last day
+    exemption(inventory.a, "touchless", "approved", review_days=-1)  # expired
+    exemption(inventory.a, "fax_less", "refused", review_days=30)
+    elsewhere = hosted("t-permit", inventory.certificates, 10)
+    exemption(elsewhere, "paperless", "requested")
+    exemption(elsewhere, "cashless", "approved", review_days=5)
+
+    # B's paperless exemption (review in 365 days) is in force, not due soon.
+    city = _overview(inventory).exemptions
+    assert city == {"requested": 2, "in_force": 3, "due_soon": 2, "expired": 1}
+    health = selectors.overview(inventory.health_auditor, fiscal_year=previous_fiscal_year())
+    assert health.exemptions == {"requested": 1, "in_force": 2, "due_soon": 1, "expired": 1}
 
 
 def test_approving_an_exemption_makes_a_prepared_procedure_digital(gov):
