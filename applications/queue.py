@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Field, Func, Q, QuerySet, Value
+from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
@@ -240,10 +241,12 @@ class Queue:
         queryset = _after(filtered, sort, payload) if payload else filtered
 
         def ids_of(applications: QuerySet, limit: int) -> QuerySet:
-            return applications.order_by(*_ordering(sort)).values_list("pk")[:limit]
+            # "id", not "pk": the statement around it joins on the column's name.
+            return applications.order_by(*_ordering(sort)).values_list("id")[:limit]
 
         counts = None
-        if with_counts:
+        # The counts ride along as arrays, which SQLite (the embedded default) lacks.
+        if with_counts and connection.vendor == "postgresql":
             rows, counts = _rows(ids_of(queryset, size + 1), sort, self._counts_query())
         else:
             rows = _rows(ids_of(queryset, size + 1), sort)[0]
@@ -281,15 +284,16 @@ _ROWS = """
 SELECT a.id, a.reference, a.procedure_id, a.applicant_id, applicant.display_name,
        a.on_behalf_of_name, a.on_behalf_of_relationship, a.status, a.assignee_id,
        assignee.display_name, a.submitted_at, a.due_date
-FROM ({ids}) AS page (id)
+FROM ({ids}) AS page
 JOIN applications_application a ON a.id = page.id
 JOIN accounts_user applicant ON applicant.id = a.applicant_id
 LEFT JOIN accounts_user assignee ON assignee.id = a.assignee_id
 """
+# Qualified by the table (`t`): SQLite does not take a bare "id" for the selected one.
 _ORDER = {
-    "due": "due_date ASC NULLS LAST, id ASC",
-    "submitted": "submitted_at ASC, id ASC",
-    "-submitted": "submitted_at DESC, id DESC",
+    "due": "{t}.due_date ASC NULLS LAST, {t}.id ASC",
+    "submitted": "{t}.submitted_at ASC, {t}.id ASC",
+    "-submitted": "{t}.submitted_at DESC, {t}.id DESC",
 }
 # With the counts per state (two arrays, computed once and joined to every row, so
 # that an empty page still brings them).
@@ -321,18 +325,31 @@ def _rows(
         return [], None
     rows = _ROWS.format(ids=ids_sql)
     if counts is None:
-        statement, params = f"{rows} ORDER BY {_ORDER[sort]}", ids_params
+        statement, params = f"{rows} ORDER BY {_ORDER[sort].format(t='a')}", ids_params
     else:
-        statement = _ROWS_AND_COUNTS.format(counts=counts_sql, rows=rows, order=_ORDER[sort])
+        statement = _ROWS_AND_COUNTS.format(
+            counts=counts_sql, rows=rows, order=_ORDER[sort].format(t="page")
+        )
         params = (*counts_params, *ids_params)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         fetched = cursor.fetchall()
+    if connection.vendor != "postgresql":
+        fetched = [_typed(row) for row in fetched]
     if counts is None:
         return fetched, None
     states, totals = fetched[0][-2:]
     page = [row[:-2] for row in fetched if row[0] is not None]
     return page, _per_state(zip(states or [], totals or [], strict=True))
+
+
+def _typed(row: tuple) -> tuple:
+    """A row of SQLite (the embedded default), which gives dates and times as text
+    to a statement Django did not compile: converted as Django converts them."""
+    ops = connection.ops
+    submitted_at = ops.convert_datetimefield_value(row[10], None, connection)
+    due_date = ops.convert_datefield_value(row[11], None, connection)
+    return (*row[:10], submitted_at, due_date, *row[12:])
 
 
 def _filtered(actor: Any, filters: QueueFilters, *, with_status: bool = True) -> QuerySet:
@@ -358,20 +375,32 @@ def _decode(cursor: str) -> dict:
         payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(payload, dict) or not isinstance(payload.get("id"), int):
             raise ValueError
+        if not 0 < payload["id"] < 2**63:  # a bigint, or PostgreSQL refuses the query
+            raise ValueError
         return payload
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
         raise ValidationFailed(details={"cursor": [_("This page link is not valid.")]}) from error
 
 
+class _Row(Func):
+    """A row value, `(a, b)`, as SQL compares them: column by column, the first
+    difference decides."""
+
+    template = "(%(expressions)s)"
+    output_field = Field()
+
+
 def _after(queryset: QuerySet, sort: str, payload: dict) -> QuerySet:
     """Rows after the cursor position in the sort order (ties broken by id).
 
-    Each condition starts with a plain range on the sort column (`due_date >= day`)
-    and leaves out the cursor's own tie only by a filter, so PostgreSQL scans the
-    (status, due_date, id) index from the cursor on: page 1,000 costs what page 1
-    costs. An OR of the cases ("later day, or same day and larger id") would make it
-    walk the index from the start instead. Rows without a due date (sorted last) are
-    fetched by `queue_page` once the dated rows run out."""
+    Written as one row comparison, `(due_date, id) > (day, last id)`, which
+    PostgreSQL uses as a single range of the (status, due_date, id) index: the
+    scan starts at the cursor's own row, so page 1,000 costs what page 1 costs.
+    An OR of the cases ("later day, or same day and larger id") made it walk the
+    index from the start; a range on the day plus a filter for the tie walked
+    every row of the cursor's day, twenty thousand at a million applications
+    (docs/performance.md, B2). Rows without a due date (sorted last) are fetched
+    by `Queue.page` once the dated rows run out."""
     last_id = payload["id"]
     key = payload.get("k")
     if sort == "due":
@@ -383,15 +412,16 @@ def _after(queryset: QuerySet, sort: str, payload: dict) -> QuerySet:
             raise ValidationFailed(
                 details={"cursor": [_("This page link is not valid.")]}
             ) from error
-        return queryset.filter(due_date__gte=day).exclude(due_date=day, id__lte=last_id)
+        return queryset.filter(
+            GreaterThan(_Row(F("due_date"), F("id")), _Row(Value(day), Value(last_id)))
+        )
     moment = parse_datetime(key) if isinstance(key, str) else None
     if moment is None:
         raise ValidationFailed(details={"cursor": [_("This page link is not valid.")]})
-    if sort == "submitted":
-        return queryset.filter(submitted_at__gte=moment).exclude(
-            submitted_at=moment, id__lte=last_id
-        )
-    return queryset.filter(submitted_at__lte=moment).exclude(submitted_at=moment, id__gte=last_id)
+    after = GreaterThan if sort == "submitted" else LessThan
+    return queryset.filter(
+        after(_Row(F("submitted_at"), F("id")), _Row(Value(moment), Value(last_id)))
+    )
 
 
 def _ordering(sort: str) -> list[Any]:

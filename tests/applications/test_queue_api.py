@@ -263,6 +263,8 @@ def test_an_empty_page_still_counts_and_a_queue_without_procedures_counts_zero(c
     [
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"cursor": "eyJrIjoiYmFkIiwiaWQiOjF9"}, "cursor"),  # {"k":"bad","id":1}
+        # {"k":"2026-01-01","id":2**63}: beyond a bigint, PostgreSQL would refuse the query
+        ({"cursor": "eyJrIjoiMjAyNi0wMS0wMSIsImlkIjo5MjIzMzcyMDM2ODU0Nzc1ODA4fQ"}, "cursor"),
         ({"status": "draft"}, "status"),
         ({"status": "nonsense"}, "status"),
         ({"assignee": "someone"}, "assignee"),
