@@ -30,3 +30,53 @@ def test_the_embedded_default_migrates_seeds_and_answers(client):
     assert me.status_code == 200
     assert me.json()["email"] == "resident@example.jp"
     assert client.get("/healthz").json()["checks"] == {"database": "ok", "broker": "eager"}
+
+
+def _totp(email, capsys):
+    capsys.readouterr()
+    call_command("demo_totp", email)
+    return capsys.readouterr().out.strip()
+
+
+def test_staff_work_their_queue_and_dashboard_on_the_embedded_default(client, capsys):
+    """The statements written out for speed (the queue's page, its keyset, the
+    catalogue's fingerprint) run on SQLite too: a clerk pages through the queue by
+    the API, an auditor opens the dashboard and the rates."""
+    assert connection.vendor == "sqlite"
+    call_command("seed_demo")
+
+    token = client.post(
+        "/api/v1/auth/token/",
+        {
+            "email": "clerk@example.jp",
+            "password": "Tokyo-demo-2026",
+            "otp": _totp("clerk@example.jp", capsys),
+        },
+        content_type="application/json",
+    )
+    assert token.status_code == 201, token.content
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {token.json()['token']}"}
+    seen = []
+    url = "/api/v1/queue/?page_size=1&status=submitted&status=under_review"
+    while url:
+        page = client.get(url, **bearer)
+        assert page.status_code == 200, page.content
+        body = page.json()
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert len(seen) >= 2 and len(seen) == len(set(seen))
+    assert len(seen) == body["counts"]["submitted"] + body["counts"]["under_review"]
+    by_time = client.get("/api/v1/queue/?sort=-submitted&page_size=1", **bearer).json()
+    assert client.get(by_time["next"], **bearer).status_code == 200
+
+    auditor = _signed_in(client, "auditor@example.jp", _totp("auditor@example.jp", capsys))
+    assert auditor.get("/digitization/").status_code == 200
+    summary = auditor.get("/api/v1/digitization/summary/")
+    assert summary.status_code == 200 and "availability" in str(summary.json())
+
+
+def _signed_in(client, email, code):
+    client.logout()
+    client.post("/accounts/login/", {"email": email, "password": "Tokyo-demo-2026"})
+    assert client.post("/accounts/2fa/", {"token": code}).status_code == 302
+    return client
