@@ -331,6 +331,16 @@ def figures_by_organization(
     (applications.CaseCount). No query reads the inventory as a whole or the
     applications."""
     linked = linked or linked_entries(organization_ids, today)
+    return with_platform_filings(
+        inventory_figures(organization_ids, period, linked), period, linked
+    )
+
+
+def inventory_figures(
+    organization_ids: list[int] | None, period: Period, linked: Linked
+) -> dict[int, Figures]:
+    """`figures_by_organization` without the platform's filings: what changes only
+    with the inventory, the case reports and the exemptions."""
     wanted = _wanted(organization_ids)
     result: dict[int, Figures] = {}
     stored = InventoryTotals.objects.filter(procedures__gt=0)
@@ -371,6 +381,14 @@ def figures_by_organization(
         figures = result.setdefault(org_id, Figures())
         figures.online_cases += _sum(online)
         figures.offline_cases += _sum(offline)
+    return result
+
+
+def with_platform_filings(
+    figures: dict[int, Figures], period: Period, linked: Linked
+) -> dict[int, Figures]:
+    """`figures` (changed in place) with the platform's own filings of the period
+    added to the organizations owning the linked procedures."""
     for procedure_id, online in (
         CaseCount.objects.filter(month__gte=period.first, month__lte=period.last)
         .order_by()
@@ -379,8 +397,8 @@ def figures_by_organization(
         .values_list("procedure_id", "online")
     ):
         if procedure_id in linked.owners:  # the scope's hosted procedures
-            result.setdefault(linked.owners[procedure_id], Figures()).online_cases += _sum(online)
-    return result
+            figures.setdefault(linked.owners[procedure_id], Figures()).online_cases += _sum(online)
+    return figures
 
 
 def total(figures: Iterable[Figures]) -> Figures:

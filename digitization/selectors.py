@@ -25,7 +25,7 @@ from accounts.permissions import Action, actor_may, organizations_where
 from applications.models import CaseCount
 from audit.models import AuditEvent
 from core.errors import NotFound
-from digitization import metrics
+from digitization import figures_cache, metrics
 from digitization.models import (
     PRINCIPLES,
     STAGES,
@@ -389,6 +389,17 @@ def exemption_counts(
     return counts
 
 
+@dataclass
+class _InventoryPart:
+    """What an overview owes to the inventory, the case reports and the exemptions
+    (kept between requests by digitization.figures_cache)."""
+
+    own: dict[int, metrics.Figures]
+    linked: metrics.Linked
+    gap: metrics.Gap
+    exemptions: dict[str, int]
+
+
 def overview_of(
     scope: Scope,
     *,
@@ -408,12 +419,33 @@ def overview_of(
     )
     entries = scope.entries()
     exemptions = metrics.open_exemptions()
-    linked = metrics.linked_entries(scope.ids, today, exemptions)
-    by_organization = metrics.figures_by_organization(scope.ids, period, today, linked)
+
+    def inventory_part() -> _InventoryPart:
+        linked = metrics.linked_entries(scope.ids, today, exemptions)
+        own = metrics.inventory_figures(scope.ids, period, linked)
+        return _InventoryPart(
+            own=own,
+            linked=linked,
+            gap=metrics.gap(entries, metrics.total(own.values()), linked),
+            exemptions=exemption_counts(scope.ids, today, exemptions),
+        )
+
+    part = figures_cache.kept(
+        ("overview", tuple(scope.ids), period.first, period.last, today, tuple(exemptions)),
+        inventory_part,
+    )
+    # The filings change with every submission: added on every request.
+    by_organization = metrics.with_platform_filings(part.own, period, part.linked)
     rolled = metrics.roll_up(scope.paths, by_organization)
     overall = metrics.total(by_organization.values())
-    ranked = list(
-        metrics.ranked_non_digital(entries, linked).select_related("organization")[:ranked_limit]
+    ranked = (
+        list(
+            metrics.ranked_non_digital(entries, part.linked).select_related("organization")[
+                :ranked_limit
+            ]
+        )
+        if ranked_limit
+        else []  # not even compiled: a tenth of a kept overview's time (B4)
     )
     return Overview(
         scope=scope,
@@ -421,13 +453,13 @@ def overview_of(
         period=period,
         fiscal_year=fiscal_year,
         figures=overall,
-        gap=metrics.gap(entries, overall, linked),
+        gap=part.gap,
         children=[(org, rolled.get(org.pk, metrics.Figures())) for org in scope.children],
         by_organization=rolled,
         ranked=entry_rows(ranked, today),
-        exemptions=exemption_counts(scope.ids, today, exemptions),
+        exemptions=part.exemptions,
         trend=_trend(scope) if with_trend else [],
-        linked=linked,
+        linked=part.linked,
     )
 
 

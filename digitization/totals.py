@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from digitization.figures_cache import figures_changed
 from digitization.models import PRINCIPLES
 
 INVENTORY_COUNTS = (
@@ -135,6 +136,7 @@ def inventory_totals_refresh(organization_ids: Iterable[int]) -> None:
     with transaction.atomic():
         _lock(ids)
         _write_inventory(ids, _inventory_recount(ids))
+        figures_changed()
 
 
 def reported_totals_refresh(
@@ -149,6 +151,7 @@ def reported_totals_refresh(
     with transaction.atomic():
         _lock(ids)
         _write_reported(ids, month_list, _reported_recount(ids, month_list))
+        figures_changed()
 
 
 def totals_rebuild(apps: Any = None) -> int:
@@ -163,6 +166,7 @@ def totals_rebuild(apps: Any = None) -> int:
         _lock(ids, apps)
         _write_inventory(ids, _inventory_recount(ids, apps), apps)
         _write_reported(ids, None, _reported_recount(None, None, apps), apps)
+        figures_changed()
     return len(ids)
 
 

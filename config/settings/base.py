@@ -482,3 +482,7 @@ PAYMENTS_SANDBOX_WEBHOOK_URL = env("PAYMENTS_SANDBOX_WEBHOOK_URL", default="")
 # --- Digitization metrics (docs/digitization.md) -------------------------------------------
 # The ordinance's target for the volume-weighted availability rate, as a fraction.
 DIGITIZATION_TARGET = env.float("DIGITIZATION_TARGET", default=0.98)
+# How long a scope's inventory figures are kept between requests (digitization/
+# figures_cache.py: every change to them outdates them at once, so this only bounds
+# the cache's memory); 0 computes them on every request.
+DIGITIZATION_OVERVIEW_CACHE_SECONDS = env.int("DIGITIZATION_OVERVIEW_CACHE_SECONDS", default=600)

@@ -33,6 +33,13 @@ SIGNING_KEY_PATH = _required("SIGNING_KEY_PATH")
 SIGNING_KEY_AUTOCREATE = False
 FIELD_ENCRYPTION_KEY = _required("FIELD_ENCRYPTION_KEY")
 CACHES = {"default": env.cache_url("CACHE_URL", default=CELERY_BROKER_URL)}
+if "locmem" in CACHES["default"]["BACKEND"].lower() and DIGITIZATION_OVERVIEW_CACHE_SECONDS:
+    # Each process would keep its own figures, and a change made in one would not
+    # outdate those of the others (digitization/figures_cache.py).
+    raise ImproperlyConfigured(
+        "CACHE_URL must be a cache shared by every process (Redis) while "
+        "DIGITIZATION_OVERVIEW_CACHE_SECONDS is not 0."
+    )
 # seed_demo would create a superuser with a published password.
 DEMO_ENABLED = False
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

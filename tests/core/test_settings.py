@@ -100,3 +100,11 @@ def test_production_runs_without_a_provider_when_identity_verification_is_off():
     env = {key: value for key, value in GOOD.items() if key not in OIDC}
     result = _manage("check", env={**env, "IDENTITY_VERIFICATION_ENABLED": "false"})
     assert result.returncode == 0, result.stderr
+
+
+def test_production_refuses_kept_figures_in_a_cache_of_one_process():
+    result = _manage("check", env={**GOOD, "CACHE_URL": "locmemcache://"})
+    assert result.returncode != 0
+    assert "DIGITIZATION_OVERVIEW_CACHE_SECONDS" in result.stderr
+    off = {**GOOD, "CACHE_URL": "locmemcache://", "DIGITIZATION_OVERVIEW_CACHE_SECONDS": "0"}
+    assert _manage("check", env=off).returncode == 0

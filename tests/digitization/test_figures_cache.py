@@ -1,0 +1,107 @@
+"""The overview's inventory figures kept between requests (digitization.figures_cache):
+used again only while nothing they depend on changed, never stale."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from digitization import figures_cache, selectors, services
+from tests.digitization.setup import (
+    month_of_previous_year,
+    platform_filings,
+    previous_fiscal_year,
+    report,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def kept_figures(settings):
+    settings.DIGITIZATION_OVERVIEW_CACHE_SECONDS = 600
+    cache.clear()
+
+
+def _overview(user):
+    return selectors.overview(user, fiscal_year=previous_fiscal_year(), with_trend=False)
+
+
+def _counted(function):
+    with CaptureQueriesContext(connection) as captured:
+        result = function()
+    return result, len(captured.captured_queries)
+
+
+def test_the_second_overview_of_a_scope_is_kept_and_the_same(inventory):
+    services.catalogue_sync()
+    first, computed = _counted(lambda: _overview(inventory.auditor))
+    second, kept = _counted(lambda: _overview(inventory.auditor))
+    assert (second.figures, second.gap, second.exemptions) == (
+        first.figures,
+        first.gap,
+        first.exemptions,
+    )
+    assert second.figures.volume == 2400 and second.figures.online_cases == 125
+    # Not read again: the linked entries, the running totals, the reported cases,
+    # the gap walk.
+    assert kept <= computed - 4
+
+
+def test_a_case_report_shows_at_once(inventory):
+    before = _overview(inventory.auditor).figures
+    report(inventory.d, month_of_previous_year(2), 7, 3)
+    after = _overview(inventory.auditor).figures
+    assert (after.online_cases, after.offline_cases) == (
+        before.online_cases + 7,
+        before.offline_cases + 3,
+    )
+
+
+def test_a_filing_on_the_platform_shows_at_once(inventory):
+    before = _overview(inventory.auditor).figures
+    platform_filings(inventory.a, month_of_previous_year(3), 5)
+    assert _overview(inventory.auditor).figures.online_cases == before.online_cases + 5
+
+
+def test_each_scope_keeps_its_own_figures(inventory):
+    city = _overview(inventory.auditor).figures
+    health = _overview(inventory.health_auditor).figures
+    assert (city.volume, health.volume) == (2400, 1400)
+
+
+def test_what_was_computed_while_the_figures_changed_is_not_used_again():
+    calls = []
+
+    def compute():
+        calls.append(len(calls) + 1)
+        if len(calls) == 1:
+            figures_cache.figures_changed()  # a change commits meanwhile
+        return calls[-1]
+
+    assert figures_cache.kept(("key",), compute) == 1
+    assert figures_cache.kept(("key",), compute) == 2  # kept under the old generation
+    assert figures_cache.kept(("key",), compute) == 2
+
+
+def test_the_generation_is_replaced_again_when_the_change_commits(
+    django_capture_on_commit_callbacks,
+):
+    # Right away, and once more after the commit: a request that read the rows
+    # before the commit and the new token before it was replaced again stored
+    # its result under a token no one accepts.
+    with django_capture_on_commit_callbacks(execute=True):
+        figures_cache.figures_changed()
+        during = cache.get(figures_cache.GENERATION_KEY)
+    assert during is not None
+    assert cache.get(figures_cache.GENERATION_KEY) not in (None, during)
+
+
+def test_zero_seconds_computes_every_time(settings):
+    settings.DIGITIZATION_OVERVIEW_CACHE_SECONDS = 0
+    calls = []
+    figures_cache.kept(("key",), lambda: calls.append(1))
+    figures_cache.kept(("key",), lambda: calls.append(1))
+    assert len(calls) == 2
