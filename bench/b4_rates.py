@@ -205,6 +205,7 @@ def run(context: Context, params: dict[str, Any]) -> Result:
     scans: dict[str, list[str]] = {}
     queries: dict[str, int] = {}
     for name, client, url in (("api", api, api_url), ("page", page, page_url)):
+        get(client, url)  # the figures kept, as in the timed rounds
         with CaptureQueriesContext(connection) as captured:
             get(client, url)
         queries[name] = len(captured.captured_queries)
@@ -244,6 +245,13 @@ def run(context: Context, params: dict[str, Any]) -> Result:
             "count": timing(count_all),
             "api": timing(lambda: get(api, api_url)),
             "page": timing(lambda: get(page, page_url)),
+        },
+    )
+    # Apart: each of these outdates the kept figures, which the rounds above reuse.
+    computed = interleave(
+        params["rounds"],
+        {
+            "count": timing(count_all),
             "api computed": timing(lambda: (figures_changed(), get(api, api_url))),
         },
     )
@@ -269,8 +277,8 @@ def run(context: Context, params: dict[str, Any]) -> Result:
             baseline_label="SELECT count(*) over the applications",
             candidate_label="GET /api/v1/digitization/summary/ after figures_changed()",
             unit="s",
-            baseline=figures["count"],
-            candidate=figures["api computed"],
+            baseline=computed["count"],
+            candidate=computed["api computed"],
             target=None,
         )
     )

@@ -36,6 +36,7 @@ from core import request_context
 from core.errors import Conflict, NotFound, ValidationFailed
 from digitization import imports, metrics, totals
 from digitization.assessment import assess_definition, assess_recorded
+from digitization.figures_cache import figures_changed
 from digitization.models import (
     PRINCIPLES,
     STAGES,
@@ -697,6 +698,7 @@ def snapshot_take(*, day: date | None = None, kinds: list[str] | None = None) ->
             target_id=taken[0].pk,
             data={"date": day, "kinds": kinds, **overall.counts()},
         )
+        figures_changed()  # the dashboards' trend
     return taken
 
 

@@ -105,3 +105,14 @@ def test_zero_seconds_computes_every_time(settings):
     figures_cache.kept(("key",), lambda: calls.append(1))
     figures_cache.kept(("key",), lambda: calls.append(1))
     assert len(calls) == 2
+
+
+def test_a_snapshot_taken_shows_in_the_trend_at_once(inventory):
+    def trend():
+        return selectors.overview(inventory.auditor, fiscal_year=previous_fiscal_year()).trend
+
+    before = trend()
+    assert trend() == before  # kept
+    services.snapshot_take()
+    after = trend()
+    assert len(after) == len(before) + 1 and after[-1].figures.volume == 2400
