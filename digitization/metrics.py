@@ -166,6 +166,20 @@ class Figures:
             },
         )
 
+    def __iadd__(self, other: Figures) -> Figures:
+        # In place: rolling a scope's figures up its tree adds hundreds of times.
+        self.procedures += other.procedures
+        self.digital_procedures += other.digital_procedures
+        self.volume += other.volume
+        self.digital_volume += other.digital_volume
+        self.online_cases += other.online_cases
+        self.offline_cases += other.offline_cases
+        for principle, statuses in other.matrix.items():
+            mine = self.matrix[principle]
+            for status, count in statuses.items():
+                mine[status] += count
+        return self
+
     @property
     def total_cases(self) -> int:
         return self.online_cases + self.offline_cases
@@ -404,7 +418,7 @@ def with_platform_filings(
 def total(figures: Iterable[Figures]) -> Figures:
     result = Figures()
     for item in figures:
-        result = result + item
+        result += item
     return result
 
 
@@ -419,7 +433,7 @@ def roll_up(paths: dict[int, str], by_organization: dict[int, Figures]) -> dict[
         for part in paths[org_id].strip("/").split("/"):
             above = int(part)
             if above in rolled:
-                rolled[above] = rolled[above] + figures
+                rolled[above] += figures
     return rolled
 
 
