@@ -445,7 +445,8 @@ def overview_of(
     part = figures_cache.kept(
         (
             "overview",
-            tuple(scope.ids),
+            # The names too: the ranked rows show their organizations.
+            tuple((org.pk, org.name_ja, org.name_en) for org in scope.organizations),
             period.first,
             period.last,
             today,

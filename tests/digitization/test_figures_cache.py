@@ -116,3 +116,14 @@ def test_a_snapshot_taken_shows_in_the_trend_at_once(inventory):
     services.snapshot_take()
     after = trend()
     assert len(after) == len(before) + 1 and after[-1].figures.volume == 2400
+
+
+def test_a_renamed_organization_shows_in_the_ranked_list_at_once(inventory):
+    def ranked_names():
+        overview = selectors.overview(inventory.auditor, fiscal_year=previous_fiscal_year())
+        return {row.entry.organization.name_en for row in overview.ranked}
+
+    assert "Certificates" in ranked_names()
+    inventory.certificates.name_en = "Certificates and Registers"
+    inventory.certificates.save()
+    assert "Certificates and Registers" in ranked_names()
