@@ -140,7 +140,10 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
     assert resident.url.endswith(f"/applications/{application.pk}/check/")
     screenshot(resident, "04-check-answers")
     resident.check("#declaration")
-    resident.locator("main form button[type=submit]").last.click()
+    # Wait for the submission's redirect: reading the row or reloading before it
+    # lands raced the request (and a reload in mid-navigation lost the page).
+    with resident.expect_navigation(wait_until="domcontentloaded"):
+        resident.locator("main form button[type=submit]").last.click()
 
     application.refresh_from_db()
     assert application.status == "submitted"
@@ -181,7 +184,8 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
         "#comment-request_correction",
         "月の就労時間が要件（64時間以上）を下回っています。就労証明書のとおり記入してください。",
     )
-    clerk.click("#action-request_correction button[type=submit]")
+    with clerk.expect_navigation(wait_until="domcontentloaded"):
+        clerk.click("#action-request_correction button[type=submit]")
     application.refresh_from_db()
     assert application.status == "correction_requested"
     screenshot(clerk, "08-correction-requested")
@@ -196,7 +200,8 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
     _submit_step(resident)
     resident.check("#declaration")
     resident.fill("#note", "就労証明書のとおり120時間に訂正しました。")
-    resident.locator("main form button[type=submit]").last.click()
+    with resident.expect_navigation(wait_until="domcontentloaded"):
+        resident.locator("main form button[type=submit]").last.click()
     application.refresh_from_db()
     assert (application.status, application.revision) == ("resubmitted", 2)
 
