@@ -10,8 +10,9 @@ Every change to those running totals (digitization.totals) replaces the
 generation token, right away and again when its transaction commits: a request
 that read the old token or the old rows while the change was under way stores
 its result under the old token, which no later request accepts. The exemptions
-are read on every request (one small query) and their digest is part of the key,
-as are the scope, the period and the day (an exemption lapses without a write).
+are read on every request (one small query) and are part of the key, as are the
+scope's organizations with their names, the period and the day (an exemption
+lapses without a write).
 DIGITIZATION_OVERVIEW_CACHE_SECONDS = 0 turns it off."""
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def figures_changed() -> None:
 def kept(key_parts: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """`compute()`, or what it returned for the same key under the current
     generation."""
-    seconds = getattr(settings, "DIGITIZATION_OVERVIEW_CACHE_SECONDS", 0)
+    seconds = settings.DIGITIZATION_OVERVIEW_CACHE_SECONDS
     if not seconds:
         return compute()
     key = _KEY_PREFIX + hashlib.sha256(repr(key_parts).encode()).hexdigest()

@@ -153,18 +153,10 @@ class Figures:
     matrix: dict[str, dict[str, int]] = field(default_factory=_empty_matrix)
 
     def __add__(self, other: Figures) -> Figures:
-        return Figures(
-            procedures=self.procedures + other.procedures,
-            digital_procedures=self.digital_procedures + other.digital_procedures,
-            volume=self.volume + other.volume,
-            digital_volume=self.digital_volume + other.digital_volume,
-            online_cases=self.online_cases + other.online_cases,
-            offline_cases=self.offline_cases + other.offline_cases,
-            matrix={
-                p: {s: self.matrix[p][s] + other.matrix[p][s] for s in (PASS, EXEMPT, FAIL)}
-                for p in PRINCIPLES
-            },
-        )
+        result = Figures()
+        result += self
+        result += other
+        return result
 
     def __iadd__(self, other: Figures) -> Figures:
         # In place: rolling a scope's figures up its tree adds hundreds of times.

@@ -430,7 +430,7 @@ def overview_of(
                 :ranked_limit
             ]
             if ranked_limit
-            else []  # not even compiled: a tenth of a kept overview's time (B4)
+            else []  # the API shows none: not even compiled
         )
         return _InventoryPart(
             own=own,
