@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -68,3 +70,37 @@ class StaffTwoFactorMiddleware:
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse('accounts:two_factor')}?{query}")
         return self.get_response(request)
+
+
+def _now() -> float:
+    return time.time()
+
+
+class SlidingSessionMiddleware:
+    """Keeps a signed-in session's idle timeout sliding (SESSION_COOKIE_AGE after
+    the last request) without writing the session on every request: the stored
+    expiry is pushed back when it was last pushed back SESSION_SLIDE_SECONDS ago or
+    more. A session therefore ends between SESSION_COOKIE_AGE minus that interval
+    and SESSION_COOKIE_AGE after its last request, never later; each page view
+    of a busy clerk or auditor no longer costs a database write and commit.
+    Sessions without a key (anonymous visitors) are left alone: none is created."""
+
+    KEY = "_slid_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        # A request that never looked at the session is not its activity.
+        if session is None or not session.accessed or session.session_key is None:
+            return response
+        slid_at = session.get(self.KEY)
+        if session.session_key is None:  # the cookie named no live session
+            return response
+        now = _now()
+        stale = not isinstance(slid_at, (int, float)) or now - slid_at >= settings.SESSION_SLIDE_SECONDS
+        if stale or session.modified:  # a session written anyway records the time for free
+            session[self.KEY] = now  # marks it modified: SessionMiddleware saves it
+        return response

@@ -125,11 +125,66 @@ def test_logins_lock_out_per_address_and_ip_after_five_failures(client):
 
 
 def test_a_successful_login_is_audited_and_the_session_expires_when_idle(client):
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
     user = UserFactory()
     _log_in(client, user.email)
     assert AuditEvent.objects.filter(action="accounts.login", actor_id=user.pk).exists()
     assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST  # the 30 minutes restart on each request
+    assert client.get(reverse("accounts:profile")).status_code == 200
+
+    # Thirty minutes without a request: the stored expiry has passed, the session is over.
+    Session.objects.filter(pk=client.session.session_key).update(
+        expire_date=timezone.now() - timezone.timedelta(seconds=1)
+    )
+    response = client.get(reverse("accounts:profile"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_the_idle_timeout_slides_with_the_requests_written_at_most_once_a_minute(
+    client, monkeypatch
+):
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts import middleware
+
+    assert settings.SESSION_SLIDE_SECONDS == 60
+    clock = [time.time()]
+    monkeypatch.setattr(middleware, "_now", lambda: clock[0])
+    _log_in(client, UserFactory().email)
+    key = client.session.session_key
+    expiry_at_login = Session.objects.get(pk=key).expire_date
+    profile = reverse("accounts:profile")
+
+    def session_writes():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(profile).status_code == 200
+        return [q["sql"] for q in captured if q["sql"].startswith('UPDATE "django_session"')]
+
+    clock[0] += 30  # within the minute: the expiry stands, nothing is written
+    assert session_writes() == []
+    assert Session.objects.get(pk=key).expire_date == expiry_at_login
+
+    clock[0] += 31  # a minute after the last write: the expiry moves on
+    assert len(session_writes()) == 1
+    assert Session.objects.get(pk=key).expire_date > expiry_at_login
+    assert Session.objects.get(pk=key).get_decoded()[middleware.SlidingSessionMiddleware.KEY] == (
+        clock[0]
+    )
+    assert session_writes() == []
+
+
+def test_anonymous_visits_create_no_session(client):
+    from django.contrib.sessions.models import Session
+
+    client.cookies[settings.SESSION_COOKIE_NAME] = "no-such-session"
+    for path in ("/", reverse("accounts:login")):
+        assert client.get(path).status_code == 200
+    assert not Session.objects.exists()
 
 
 def test_staff_must_pass_the_second_factor_before_any_page(client, org_tree):
