@@ -338,7 +338,7 @@ def figures_by_organization(
     applications."""
     linked = linked or linked_entries(organization_ids, today)
     return with_platform_filings(
-        inventory_figures(organization_ids, period, linked), period, linked
+        inventory_figures(organization_ids, period, linked), platform_filings(period), linked
     )
 
 
@@ -390,20 +390,29 @@ def inventory_figures(
     return result
 
 
+def platform_filings(period: Period) -> dict[int, int]:
+    """The platform's own filings of the period by procedure id, from their
+    running totals (applications.CaseCount)."""
+    return {
+        procedure_id: _sum(online)
+        for procedure_id, online in (
+            CaseCount.objects.filter(month__gte=period.first, month__lte=period.last)
+            .order_by()
+            .values("procedure_id")
+            .annotate(online=Sum("online_filings"))
+            .values_list("procedure_id", "online")
+        )
+    }
+
+
 def with_platform_filings(
-    figures: dict[int, Figures], period: Period, linked: Linked
+    figures: dict[int, Figures], filings: dict[int, int], linked: Linked
 ) -> dict[int, Figures]:
-    """`figures` (changed in place) with the platform's own filings of the period
+    """`figures` (changed in place) with the platform's filings (`platform_filings`)
     added to the organizations owning the linked procedures."""
-    for procedure_id, online in (
-        CaseCount.objects.filter(month__gte=period.first, month__lte=period.last)
-        .order_by()
-        .values("procedure_id")
-        .annotate(online=Sum("online_filings"))
-        .values_list("procedure_id", "online")
-    ):
+    for procedure_id, online in filings.items():
         if procedure_id in linked.owners:  # the scope's hosted procedures
-            figures.setdefault(linked.owners[procedure_id], Figures()).online_cases += _sum(online)
+            figures.setdefault(linked.owners[procedure_id], Figures()).online_cases += online
     return figures
 
 

@@ -402,14 +402,33 @@ class _InventoryPart:
     trend: list[TrendPoint]
 
 
-def overview_of(
-    scope: Scope,
-    *,
-    fiscal_year: int | None = None,
-    today: date | None = None,
-    ranked_limit: int = 10,
-    with_trend: bool = True,
-) -> Overview:
+@dataclass
+class OverviewBasis:
+    """What an overview of a scope starts from, read on every request (the
+    catalogue mirrored first): the day, the period, the open exemptions. `key`
+    names what is kept for it between requests (digitization.figures_cache)."""
+
+    scope: Scope
+    today: date
+    fiscal_year: int
+    period: Period
+    exemptions: list[metrics.OpenExemption]
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (
+            # The names too: the ranked rows and the drill-down show them.
+            tuple((org.pk, org.name_ja, org.name_en) for org in self.scope.organizations),
+            self.period.first,
+            self.period.last,
+            self.today,
+            tuple(self.exemptions),
+        )
+
+
+def overview_basis(
+    scope: Scope, *, fiscal_year: int | None = None, today: date | None = None
+) -> OverviewBasis:
     today = _today(today)
     catalogue_sync()
     current = fiscal_year_of(today)
@@ -419,8 +438,21 @@ def overview_of(
         if fiscal_year == current
         else Period.fiscal_year(fiscal_year)
     )
+    return OverviewBasis(scope, today, fiscal_year, period, metrics.open_exemptions())
+
+
+def overview_of(
+    scope: Scope,
+    *,
+    fiscal_year: int | None = None,
+    today: date | None = None,
+    ranked_limit: int = 10,
+    with_trend: bool = True,
+    basis: OverviewBasis | None = None,
+) -> Overview:
+    basis = basis or overview_basis(scope, fiscal_year=fiscal_year, today=today)
+    today, period, exemptions = basis.today, basis.period, basis.exemptions
     entries = scope.entries()
-    exemptions = metrics.open_exemptions()
 
     def inventory_part() -> _InventoryPart:
         linked = metrics.linked_entries(scope.ids, today, exemptions)
@@ -442,29 +474,20 @@ def overview_of(
             trend=_trend(scope) if with_trend else [],
         )
 
-    part = figures_cache.kept(
-        (
-            "overview",
-            # The names too: the ranked rows show their organizations.
-            tuple((org.pk, org.name_ja, org.name_en) for org in scope.organizations),
-            period.first,
-            period.last,
-            today,
-            tuple(exemptions),
-            ranked_limit,
-            with_trend,
-        ),
-        inventory_part,
+    part = figures_cache.kept(("overview", basis.key, ranked_limit, with_trend), inventory_part)
+    filings = figures_cache.kept(
+        ("filings", period.first, period.last),
+        lambda: metrics.platform_filings(period),
+        depends_on=(figures_cache.FILINGS,),
     )
-    # The filings change with every submission: added on every request.
-    by_organization = metrics.with_platform_filings(part.own, period, part.linked)
+    by_organization = metrics.with_platform_filings(part.own, filings, part.linked)
     rolled = metrics.roll_up(scope.paths, by_organization)
     overall = metrics.total(by_organization.values())
     return Overview(
         scope=scope,
         today=today,
         period=period,
-        fiscal_year=fiscal_year,
+        fiscal_year=basis.fiscal_year,
         figures=overall,
         gap=part.gap,
         children=[(org, rolled.get(org.pk, metrics.Figures())) for org in scope.children],

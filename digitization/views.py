@@ -17,14 +17,17 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.permissions import Action, actor_may
 from core.errors import DomainError, NotFound
-from digitization import metrics, presentation, selectors, services
+from digitization import figures_cache, metrics, presentation, selectors, services
 from digitization.forms import (
     AuditLogFilterForm,
     CaseReportForm,
@@ -155,10 +158,12 @@ def _overview_context(overview: selectors.Overview) -> dict[str, Any]:
         "matrix": presentation.matrix(overview.figures),
         "principles": [(p, presentation.principle_label(p)) for p in PRINCIPLES],
         "stages": [(s, presentation.stage_label(s)) for s in STAGES],
-        "fiscal_years": list(
-            range(fiscal_year_of(overview.today), fiscal_year_of(overview.today) - 5, -1)
-        ),
+        "fiscal_years": _fiscal_years(overview.today),
     }
+
+
+def _fiscal_years(today) -> list[int]:
+    return list(range(fiscal_year_of(today), fiscal_year_of(today) - 5, -1))
 
 
 # --- The dashboard and drill-down ---------------------------------------------------------------------
@@ -168,18 +173,47 @@ def _overview_context(overview: selectors.Overview) -> dict[str, Any]:
 @require_safe
 def dashboard_view(request: HttpRequest, code: str | None = None) -> HttpResponse:
     _require(request, Action.AUDIT_DIGITIZATION)
+    fiscal_year = _fiscal_year(request)
     try:
-        overview = selectors.overview(
-            request.user, organization=code, fiscal_year=_fiscal_year(request)
-        )
+        scope = selectors.audit_scope(request.user, code)
     except NotFound as error:
         _not_found(error)
-    context = _overview_context(overview)
-    context["pdf_query"] = (
-        f"?organization={overview.scope.root.code}" if overview.scope.root else ""
+    basis = selectors.overview_basis(scope, fiscal_year=fiscal_year)
+    may_decide = actor_may(request.user, Action.DECIDE_EXEMPTIONS)
+    return _render(
+        request,
+        "dashboard.html",
+        {
+            "basis": basis,
+            "figures_html": _dashboard_figures(basis, may_decide=may_decide),
+            "pdf_query": f"?organization={scope.root.code}" if scope.root else "",
+            "fiscal_years": _fiscal_years(basis.today),
+        },
+        section="dashboard",
     )
-    context["may_decide"] = actor_may(request.user, Action.DECIDE_EXEMPTIONS)
-    return _render(request, "dashboard.html", context, section="dashboard")
+
+
+def _dashboard_figures(basis: selectors.OverviewBasis, *, may_decide: bool) -> str:
+    """The dashboard's figures as HTML, rendered once and kept while neither the
+    figures nor the filings change (digitization.figures_cache): most of the
+    page's time went into rendering the same tables for every view of it
+    (docs/performance.md, B4). The key holds everything the fragment shows that
+    is not figures: the scope with its names, the day, the exemptions, the
+    language, whether the viewer may decide exemptions, and the target."""
+
+    def render_figures() -> str:
+        overview = selectors.overview_of(basis.scope, basis=basis)
+        context = {**_overview_context(overview), "may_decide": may_decide}
+        return render_to_string(
+            "digitization/_dashboard_figures.html", {"target": metrics.target(), **context}
+        )
+
+    html = figures_cache.kept(
+        ("dashboard", basis.key, get_language(), may_decide, metrics.target()),
+        render_figures,
+        depends_on=(figures_cache.FIGURES, figures_cache.FILINGS),
+    )
+    return mark_safe(html)  # noqa: S308 (rendered above by the template engine, which escaped it)
 
 
 @login_required

@@ -334,7 +334,8 @@ def test_a_submission_takes_a_fixed_number_of_queries_and_publishes_one_task(
         response = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")
 
     assert response.status_code == 200, response.json()
-    assert len(callbacks) == 1  # the receipt task, published once committed
+    # Once committed: the receipt task published, the auditors' kept filings outdated.
+    assert len(callbacks) == 2
 
 
 def test_the_schema_documents_the_short_answer_of_a_submission(db):

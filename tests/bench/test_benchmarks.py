@@ -56,6 +56,7 @@ def test_b4_the_auditors_rates_give_ratios_against_a_count_without_reading_appli
         "rates API",
         "dashboard page",
         "rates API, inventory figures computed (just after a change)",
+        "dashboard page, rendered again (just after a filing)",
     }
     assert result.notes["applications"] >= 2_000
 
