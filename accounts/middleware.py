@@ -100,7 +100,9 @@ class SlidingSessionMiddleware:
         if session.session_key is None:  # the cookie named no live session
             return response
         now = _now()
-        stale = not isinstance(slid_at, (int, float)) or now - slid_at >= settings.SESSION_SLIDE_SECONDS
+        stale = (
+            not isinstance(slid_at, (int, float)) or now - slid_at >= settings.SESSION_SLIDE_SECONDS
+        )
         if stale or session.modified:  # a session written anyway records the time for free
             session[self.KEY] = now  # marks it modified: SessionMiddleware saves it
         return response

@@ -172,8 +172,9 @@ def test_the_idle_timeout_slides_with_the_requests_written_at_most_once_a_minute
     clock[0] += 31  # a minute after the last write: the expiry moves on
     assert len(session_writes()) == 1
     assert Session.objects.get(pk=key).expire_date > expiry_at_login
-    assert Session.objects.get(pk=key).get_decoded()[middleware.SlidingSessionMiddleware.KEY] == (
-        clock[0]
+    assert (
+        Session.objects.get(pk=key).get_decoded()[middleware.SlidingSessionMiddleware.KEY]
+        == clock[0]
     )
     assert session_writes() == []
 
