@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -61,6 +62,48 @@ def filings_changed() -> None:
     _changed(FILINGS)
 
 
+@dataclass(frozen=True)
+class Kept:
+    """A value to keep: its key, how to compute it, the generations it depends on."""
+
+    key_parts: tuple[Any, ...]
+    compute: Callable[[], Any]
+    depends_on: tuple[str, ...] = (FIGURES,)
+
+    @property
+    def cache_key(self) -> str:
+        digest = hashlib.sha256(repr((self.depends_on, self.key_parts)).encode()).hexdigest()
+        return _KEY_PREFIX + digest
+
+
+def kept_all(wanted: Sequence[Kept]) -> list[Any]:
+    """Each value's `compute()`, or what it returned for the same key while none of
+    the generations it depends on was replaced; the tokens and the kept values are
+    read in one round trip."""
+    seconds = settings.DIGITIZATION_OVERVIEW_CACHE_SECONDS
+    if not seconds:
+        return [item.compute() for item in wanted]
+    tokens = {name: generation_key(name) for item in wanted for name in item.depends_on}
+    found = cache.get_many([*tokens.values(), *(item.cache_key for item in wanted)])
+    missing = [token for token in tokens.values() if token not in found]
+    if missing:
+        for token in missing:
+            cache.add(token, uuid.uuid4().hex, None)
+        found.update(cache.get_many(missing))
+    values = []
+    for item in wanted:
+        generations = tuple(found.get(tokens[name]) for name in item.depends_on)
+        stored = found.get(item.cache_key)
+        if stored is not None and stored[0] == generations:
+            values.append(stored[1])
+            continue
+        value = item.compute()
+        if None not in generations:  # no token to keep it under: the cache lost them
+            cache.set(item.cache_key, (generations, value), seconds)
+        values.append(value)
+    return values
+
+
 def kept(
     key_parts: tuple[Any, ...],
     compute: Callable[[], T],
@@ -69,20 +112,4 @@ def kept(
 ) -> T:
     """`compute()`, or what it returned for the same key while none of the
     generations it `depends_on` was replaced."""
-    seconds = settings.DIGITIZATION_OVERVIEW_CACHE_SECONDS
-    if not seconds:
-        return compute()
-    key = _KEY_PREFIX + hashlib.sha256(repr((depends_on, key_parts)).encode()).hexdigest()
-    generation_keys = [generation_key(name) for name in depends_on]
-    found = cache.get_many([*generation_keys, key])
-    if any(name not in found for name in generation_keys):
-        for name in generation_keys:
-            cache.add(name, uuid.uuid4().hex, None)
-        generations = tuple(cache.get_many(generation_keys).get(name) for name in generation_keys)
-    else:
-        generations = tuple(found[name] for name in generation_keys)
-        if key in found and found[key][0] == generations:
-            return found[key][1]
-    value = compute()
-    cache.set(key, (generations, value), seconds)
-    return value
+    return kept_all([Kept(key_parts, compute, depends_on)])[0]

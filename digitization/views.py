@@ -185,7 +185,7 @@ def dashboard_view(request: HttpRequest, code: str | None = None) -> HttpRespons
         "dashboard.html",
         {
             "basis": basis,
-            "figures_html": _dashboard_figures(basis, may_decide=may_decide),
+            "figures": _dashboard_figures(basis, may_decide=may_decide),
             "pdf_query": f"?organization={scope.root.code}" if scope.root else "",
             "fiscal_years": _fiscal_years(basis.today),
         },
@@ -193,27 +193,47 @@ def dashboard_view(request: HttpRequest, code: str | None = None) -> HttpRespons
     )
 
 
-def _dashboard_figures(basis: selectors.OverviewBasis, *, may_decide: bool) -> str:
-    """The dashboard's figures as HTML, rendered once and kept while neither the
-    figures nor the filings change (digitization.figures_cache): most of the
-    page's time went into rendering the same tables for every view of it
-    (docs/performance.md, B4). The key holds everything the fragment shows that
-    is not figures: the scope with its names, the day, the exemptions, the
-    language, whether the viewer may decide exemptions, and the target."""
+def _dashboard_figures(basis: selectors.OverviewBasis, *, may_decide: bool) -> dict[str, str]:
+    """The dashboard's figures as HTML, rendered once and kept (digitization.
+    figures_cache): most of the page's time went into rendering the same tables
+    for every view of it (docs/performance.md, B4). The headline rates and the
+    organizations count the platform's filings and are rendered again after each
+    filing; the gap, exemptions, trend, matrix and ranked list only when the
+    inventory figures change. The keys hold everything shown that is not figures:
+    the scope with its names, the day, the exemptions, the language, the target,
+    and whether the viewer may decide exemptions."""
+    computed: list[dict[str, Any]] = []
 
-    def render_figures() -> str:
-        overview = selectors.overview_of(basis.scope, basis=basis)
-        context = {**_overview_context(overview), "may_decide": may_decide}
-        return render_to_string(
-            "digitization/_dashboard_figures.html", {"target": metrics.target(), **context}
-        )
+    def render(template: str, **extra: Any) -> str:
+        if not computed:  # the overview, once, and only if something is rendered
+            overview = selectors.overview_of(basis.scope, basis=basis)
+            computed.append({"target": metrics.target(), **_overview_context(overview)})
+        context = {**computed[0], **extra}
+        return mark_safe(render_to_string(f"digitization/{template}", context))  # noqa: S308
 
-    html = figures_cache.kept(
-        ("dashboard", basis.key, get_language(), may_decide, metrics.target()),
-        render_figures,
-        depends_on=(figures_cache.FIGURES, figures_cache.FILINGS),
+    common = (basis.key, get_language(), metrics.target())
+    (rates, departments), (gap_trend, matrix_ranked) = figures_cache.kept_all(
+        [
+            figures_cache.Kept(
+                ("dashboard-filings", *common),
+                lambda: (render("_figures.html"), render("_departments.html", drill_links=True)),
+                depends_on=(figures_cache.FIGURES, figures_cache.FILINGS),
+            ),
+            figures_cache.Kept(
+                ("dashboard-inventory", *common, may_decide),
+                lambda: (
+                    render("_dashboard_gap_trend.html", may_decide=may_decide),
+                    render("_dashboard_matrix_ranked.html"),
+                ),
+            ),
+        ]
     )
-    return mark_safe(html)  # noqa: S308 (rendered above by the template engine, which escaped it)
+    return {
+        "rates": rates,
+        "gap_trend": gap_trend,
+        "departments": departments,
+        "matrix_ranked": matrix_ranked,
+    }
 
 
 @login_required

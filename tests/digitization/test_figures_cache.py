@@ -138,14 +138,19 @@ def test_a_renamed_organization_shows_in_the_ranked_list_at_once(inventory):
     assert "Certificates and Registers" in ranked_names()
 
 
-FIGURES_FRAGMENT = "digitization/_dashboard_figures.html"
+FILINGS_PARTS = {"digitization/_figures.html", "digitization/_departments.html"}
+INVENTORY_PARTS = {
+    "digitization/_dashboard_gap_trend.html",
+    "digitization/_dashboard_matrix_ranked.html",
+}
 
 
 def _dashboard(client):
+    """The page's HTML and which of its kept parts it rendered."""
     response = client.get("/digitization/", {"fiscal_year": previous_fiscal_year()})
     assert response.status_code == 200
-    rendered = FIGURES_FRAGMENT in [template.name for template in response.templates]
-    return response.content.decode(), rendered
+    rendered = {template.name for template in response.templates}
+    return response.content.decode(), rendered & (FILINGS_PARTS | INVENTORY_PARTS)
 
 
 def _without_tokens(html: str) -> str:
@@ -157,13 +162,23 @@ def test_the_dashboards_figures_are_rendered_once_and_a_filing_shows_at_once(inv
 
     client = signed_in(inventory.auditor)
     first, rendered = _dashboard(client)
-    assert rendered and "125 of 200 cases filed online" in first
+    assert rendered == FILINGS_PARTS | INVENTORY_PARTS
+    assert "125 of 200 cases filed online" in first
+    assert '<section aria-labelledby="ranked-title">' in first  # HTML, not escaped
     second, rendered = _dashboard(client)
-    assert not rendered and _without_tokens(second) == _without_tokens(first)
+    assert rendered == set() and _without_tokens(second) == _without_tokens(first)
 
+    # A filing: only the parts that count filings are rendered again.
     _count_case(inventory.a, month_of_previous_year(3))
     third, rendered = _dashboard(client)
-    assert rendered and "126 of 201 cases filed online" in third
+    assert rendered == FILINGS_PARTS
+    assert "126 of 201 cases filed online" in third
+
+    # A case report changes the inventory figures: everything is rendered again.
+    report(inventory.d, month_of_previous_year(2), 7, 3)
+    fourth, rendered = _dashboard(client)
+    assert rendered == FILINGS_PARTS | INVENTORY_PARTS
+    assert "133 of 211 cases filed online" in fourth
 
 
 def test_the_dashboards_kept_figures_are_per_language_and_scope(inventory):
