@@ -8,6 +8,7 @@ count move. The resident's part is done with the keyboard only."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.core.management import call_command
@@ -108,6 +109,18 @@ def _build_and_publish(page, url):
     _submit(page)
 
 
+def _filed_online(page, language: str) -> int:
+    """The cases filed online this fiscal year, as the dashboard's usage rate states."""
+    pattern = (
+        r"([\d,]+) of [\d,]+ cases filed online"
+        if language == "en"
+        else r"[\d,]+件のうち([\d,]+)件がオンライン"
+    )
+    match = re.search(pattern, page.locator("main").inner_text())
+    assert match, "no usage figure on the dashboard"
+    return int(match.group(1).replace(",", ""))
+
+
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_everyone_plays_their_part_in_one_journey(
     live_server, browser, screenshot, settings, tmp_path, language
@@ -128,6 +141,8 @@ def test_everyone_plays_their_part_in_one_journey(
     auditor = _log_in(browser, url, "auditor@example.jp", language, staff=True)
     auditor.goto(f"{url}/digitization/inventory/{CODE}/")
     assert auditor.locator("table[aria-labelledby=months-title] tbody td.num").count() == 0
+    auditor.goto(f"{url}/digitization/")  # the dashboard's figures are kept from here on
+    online_before = _filed_online(auditor, language)
 
     # The resident, with the keyboard only: finds it, starts, fills, uploads, submits.
     resident = _log_in(browser, url, "resident@example.jp", language)
@@ -163,8 +178,11 @@ def test_everyone_plays_their_part_in_one_journey(
     resident.goto(f"{url}/applications/{application.pk}/")
     screenshot(resident, f"journey-{language}-03-paid")
 
-    # The auditor sees the count move: one case filed online this month.
-    auditor.reload()
+    # The auditor sees the count move, on the dashboard at once and in the inventory:
+    # one case filed online this month.
+    auditor.goto(f"{url}/digitization/")
+    assert _filed_online(auditor, language) == online_before + 1
+    auditor.goto(f"{url}/digitization/inventory/{CODE}/")
     month = auditor.locator("table[aria-labelledby=months-title] tbody tr").first
     assert month.locator("td.num").first.inner_text().strip() == "1"
     screenshot(auditor, f"journey-{language}-03b-auditor-counts")
