@@ -257,43 +257,36 @@ def run(context: Context, params: dict[str, Any]) -> Result:
         },
     )
     raw.close()
-    for name, label in (
-        ("api", "GET /api/v1/digitization/summary/"),
-        ("page", "GET /digitization/ (dashboard)"),
+    count_label = "SELECT count(*) over the applications"
+    for name, label, rounds, key, target in (
+        ("rates API", "GET /api/v1/digitization/summary/", figures, "api", 0.05),
+        ("dashboard page", "GET /digitization/ (dashboard)", figures, "page", 0.05),
+        (
+            "rates API, inventory figures computed (just after a change)",
+            "GET /api/v1/digitization/summary/ after figures_changed()",
+            computed,
+            "api computed",
+            None,
+        ),
+        (
+            "dashboard page, rendered again (just after a filing)",
+            "GET /digitization/ after filings_changed()",
+            computed,
+            "page after a filing",
+            None,
+        ),
     ):
         result.comparisons.append(
             Comparison(
-                name=f"{'rates API' if name == 'api' else 'dashboard page'}",
-                baseline_label="SELECT count(*) over the applications",
+                name=name,
+                baseline_label=count_label,
                 candidate_label=label,
                 unit="s",
-                baseline=figures["count"],
-                candidate=figures[name],
-                target=0.05,
+                baseline=rounds["count"],
+                candidate=rounds[key],
+                target=target,
             )
         )
-    result.comparisons.append(
-        Comparison(
-            name="rates API, inventory figures computed (just after a change)",
-            baseline_label="SELECT count(*) over the applications",
-            candidate_label="GET /api/v1/digitization/summary/ after figures_changed()",
-            unit="s",
-            baseline=computed["count"],
-            candidate=computed["api computed"],
-            target=None,
-        )
-    )
-    result.comparisons.append(
-        Comparison(
-            name="dashboard page, rendered again (just after a filing)",
-            baseline_label="SELECT count(*) over the applications",
-            candidate_label="GET /digitization/ after filings_changed()",
-            unit="s",
-            baseline=computed["count"],
-            candidate=computed["page after a filing"],
-            target=None,
-        )
-    )
     return result
 
 

@@ -8,6 +8,7 @@ outside their organizations does not exist for them (404)."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.contrib import messages
@@ -202,13 +203,14 @@ def _dashboard_figures(basis: selectors.OverviewBasis, *, may_decide: bool) -> d
     inventory figures change. The keys hold everything shown that is not figures:
     the scope with its names, the day, the exemptions, the language, the target,
     and whether the viewer may decide exemptions."""
-    computed: list[dict[str, Any]] = []
+
+    @cache  # the overview, once, and only if a part must be rendered
+    def overview_context() -> dict[str, Any]:
+        overview = selectors.overview_of(basis.scope, basis=basis)
+        return {"target": metrics.target(), **_overview_context(overview)}
 
     def render(template: str, **extra: Any) -> str:
-        if not computed:  # the overview, once, and only if something is rendered
-            overview = selectors.overview_of(basis.scope, basis=basis)
-            computed.append({"target": metrics.target(), **_overview_context(overview)})
-        context = {**computed[0], **extra}
+        context = {**overview_context(), **extra}
         return mark_safe(render_to_string(f"digitization/{template}", context))  # noqa: S308
 
     common = (basis.key, get_language(), metrics.target())
