@@ -23,24 +23,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+def error_page(request: HttpRequest, status: int, code: str, message: str | None) -> HttpResponse:
+    """The error as JSON for the API, as a page for people."""
     if request.path.startswith("/api/"):
         return JsonResponse(error_body(code, message), status=status)
     return render(request, f"errors/{status}.html", {"message": message}, status=status)
 
 
 def bad_request(request, exception=None):
-    return _error(request, 400, "bad_request", _("The request could not be understood."))
+    return error_page(request, 400, "bad_request", _("The request could not be understood."))
 
 
 def permission_denied(request, exception=None):
-    return _error(
+    return error_page(
         request, 403, "permission_denied", _("You do not have permission to view this page.")
     )
 
 
 def page_not_found(request, exception=None):
-    return _error(request, 404, "not_found", _("The page you were looking for was not found."))
+    return error_page(request, 404, "not_found", _("The page you were looking for was not found."))
 
 
 def server_error(request):
@@ -57,7 +58,7 @@ def server_error(request):
 
 def csrf_failure(request, reason=""):
     """A form was sent without its security token, usually after a long pause."""
-    return _error(
+    return error_page(
         request,
         403,
         "csrf_failed",

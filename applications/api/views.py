@@ -8,7 +8,6 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -29,7 +28,7 @@ from applications.api.serializers import (
 from applications.downloads import attachment_response, document_response
 from applications.models import Application
 from applications.uploads import CONTENT_TYPES
-from core.api.parsers import JSONParser
+from core.api.parsers import JSONParser, MultiPartParser
 from core.errors import NotFound
 from procedures.selectors import published_procedure
 

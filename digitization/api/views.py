@@ -15,7 +15,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -24,7 +23,7 @@ from rest_framework.views import APIView
 from accounts.models import Organization
 from audit.models import AuditEvent
 from core.api.pagination import StandardPagination
-from core.api.parsers import JSONParser
+from core.api.parsers import JSONParser, MultiPartParser
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from digitization import exports, metrics, selectors, services
 from digitization.api.filters import CaseReportFilter, InventoryFilter

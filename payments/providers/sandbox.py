@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from core import input_limits
 from core.tasks import enqueue
 from payments.models import PaymentMethod, PaymentStatus, SandboxStatus, SandboxTransaction
 from payments.providers import (
@@ -148,10 +149,12 @@ class SandboxProvider(PaymentProvider):
         )
         try:
             document = json.loads(body.decode("utf-8"))
+            if input_limits.problems_in(document):
+                raise ValueError("text or numbers no store can hold")
             event_id = str(document["id"])[:100]
             event_type = str(document["type"])
             data = document["data"]
-            created = datetime.fromtimestamp(int(document["created"]), tz=UTC)
+            created = input_limits.timestamp_from_epoch(document["created"])
             reference = str(data["reference"])
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
             raise WebhookRejected(
