@@ -112,13 +112,18 @@ DEMO_USERS = [
 ]
 
 
+DEMO_DEVICE_NAME = "demo authenticator"
+
+
 def demo_password() -> str:
     return settings.DEMO_PASSWORD or DEFAULT_DEMO_PASSWORD
 
 
 def demo_totp_key(email: str) -> str:
-    """A stable secret per demo user (derived from SECRET_KEY), so re-creating the
-    demo database keeps an authenticator app that was already set up working."""
+    """A secret per demo user, derived from SECRET_KEY: random per installation
+    (var/secret_key under bin/serve), never computable from the repository, and
+    stable across re-creating the demo database, so an authenticator app that was
+    already set up keeps working."""
     digest = hmac.new(settings.SECRET_KEY.encode(), f"demo-totp:{email}".encode(), hashlib.sha256)
     return digest.hexdigest()[:40]
 
@@ -165,10 +170,15 @@ def seed_users(organizations: dict[str, Organization]) -> list[tuple[DemoUser, U
             if device is None:
                 device = TOTPDevice.objects.create(
                     user=user,
-                    name="demo authenticator",
+                    name=DEMO_DEVICE_NAME,
                     key=demo_totp_key(demo.email),
                     confirmed=True,
                 )
+            elif device.name == DEMO_DEVICE_NAME and device.key != demo_totp_key(demo.email):
+                # Seeded under another SECRET_KEY (before demo keys were random, the
+                # committed one): that secret may be known, so it follows the key.
+                device.key = demo_totp_key(demo.email)
+                device.save(update_fields=["key"])
             secret = totp_secret_base32(device)
         seeded.append((demo, user, secret))
     return seeded

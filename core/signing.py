@@ -20,6 +20,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.serializers.json import DjangoJSONEncoder
 
+from core import secret_files
+
 
 def canonical_json(document: Any) -> bytes:
     """RFC 8785 canonical JSON: the same document always gives the same bytes."""
@@ -30,24 +32,21 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _new_private_key_pem() -> bytes:
+    return Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
 @cache
 def _private_key() -> Ed25519PrivateKey:
     path = Path(settings.SIGNING_KEY_PATH)
-    if not path.exists():
-        if not settings.SIGNING_KEY_AUTOCREATE:
-            raise ImproperlyConfigured(f"The signing key {path} does not exist.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = Ed25519PrivateKey.generate()
-        path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-        path.chmod(0o600)
-        return key
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not path.exists() and not settings.SIGNING_KEY_AUTOCREATE:
+        raise ImproperlyConfigured(f"The signing key {path} does not exist.")
+    pem = secret_files.read_or_create(path, _new_private_key_pem)
+    key = serialization.load_pem_private_key(pem, password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ImproperlyConfigured(f"The signing key {path} is not an Ed25519 key.")
     return key

@@ -18,7 +18,10 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env("SECRET_KEY", default="insecure-local-only-key-change-me")
+# No default here: a key in the repository would let anyone forge sessions and every
+# secret derived from it. local.py makes a random one under var/, test.py uses a
+# fixed one, production.py requires one.
+SECRET_KEY = env("SECRET_KEY", default="")
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 # Absolute URL of the site, used in e-mails and PDFs where no request is at hand.

@@ -11,6 +11,8 @@ from .base import (
     identity_provider_settings,
 )
 
+# Fixed, so that test runs are reproducible; never used outside the test suite.
+SECRET_KEY = "test-suite-only-fixed-key-not-a-secret-0123456789abcdef"
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only
 CELERY_TASK_ALWAYS_EAGER = True

@@ -66,7 +66,9 @@ def sandbox_enabled() -> bool:
 
 
 def webhook_secret(provider_name: str) -> bytes:
-    """PAYMENTS_WEBHOOK_SECRETS[name], or a value derived from SECRET_KEY."""
+    """PAYMENTS_WEBHOOK_SECRETS[name], or a value derived from SECRET_KEY (which
+    the local settings make at random per installation, so no one can compute the
+    demo's secret from the repository and forge a payment.succeeded)."""
     configured = (getattr(settings, "PAYMENTS_WEBHOOK_SECRETS", {}) or {}).get(provider_name, "")
     if configured:
         return str(configured).encode()
