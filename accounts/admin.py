@@ -131,6 +131,16 @@ class MembershipAdmin(admin.ModelAdmin):
         form.actor = request.user
         return form
 
+    def get_changeform_initial_data(self, request):
+        # The add page takes initial values from its query string (?user=3). The
+        # autocomplete widgets look an initial value up as a primary key as they
+        # render, so one that is not a whole number would end in a 500: drop it.
+        initial = super().get_changeform_initial_data(request)
+        for name in ("user", "organization"):
+            if name in initial and not str(initial[name]).isdigit():
+                del initial[name]
+        return initial
+
     def get_readonly_fields(self, request, obj=None):
         return ["user", "organization", "role"] if obj else []
 

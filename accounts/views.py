@@ -54,7 +54,8 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
 
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and request.method == "GET":
-        return redirect(_safe_next(request, reverse(settings.LOGIN_REDIRECT_URL)))
+        # Not redirect(): it would look a `next` without a slash ("true") up as a view name.
+        return HttpResponseRedirect(_safe_next(request, reverse(settings.LOGIN_REDIRECT_URL)))
     form = LoginForm(request.POST or None)
     error, status = None, 200
     if request.method == "POST" and form.is_valid():

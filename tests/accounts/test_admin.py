@@ -120,3 +120,19 @@ def test_renaming_an_organization_in_the_admin_is_audited(client, org_tree):
     assert food.name_ja == "食品安全課"
     event = AuditEvent.objects.get(action="accounts.organization_renamed")
     assert event.data["after"]["name_ja"] == "食品安全課"
+
+
+def test_the_membership_add_page_ignores_an_initial_user_that_is_not_an_id(client, org_tree):
+    """?user=true (or 1.5, or garbage) on the add page: the autocomplete widget looked
+    it up as a primary key while rendering and the page was a 500 (issue 18)."""
+    admin_user = MembershipFactory(organization=org_tree["city"], role=Role.SYSTEM_ADMIN).user
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    _verified_login(client, admin_user)
+    newcomer = UserFactory()
+    for value in ("true", "1.5", "[]", "%FF"):
+        response = client.get(f"/admin/accounts/membership/add/?user={value}&organization={value}")
+        assert response.status_code == 200, value
+    response = client.get(f"/admin/accounts/membership/add/?user={newcomer.pk}")
+    assert response.status_code == 200
+    assert str(newcomer) in response.content.decode()  # the valid initial value is kept

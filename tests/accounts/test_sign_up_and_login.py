@@ -291,3 +291,14 @@ def test_asking_for_a_reset_of_an_unknown_address_reveals_nothing(client):
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:password_reset_done")
     assert mail.outbox == []
+
+
+def test_a_logged_in_visit_to_the_login_page_redirects_to_a_next_without_a_slash(client):
+    """redirect() took a `next` such as "true" or "1.5" for a view name and answered
+    500 (NoReverseMatch) when a logged-in user opened the login page (issue 18)."""
+    user = UserFactory()
+    client.force_login(user)
+    for value in ("true", "1.5", "NaN"):
+        response = client.get(reverse("accounts:login") + f"?next={value}")
+        assert response.status_code == 302, value
+        assert response["Location"] == value
