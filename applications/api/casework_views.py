@@ -45,8 +45,9 @@ from applications.queue import (
     case_for_staff,
     filters_from_query,
 )
+from core.api.pagination import page_size_from_query, page_size_schema, single_value
 from core.api.parsers import JSONParser
-from core.errors import NotFound, PermissionDenied, ValidationFailed
+from core.errors import NotFound, PermissionDenied
 
 TAGS = ["casework (staff)"]
 JSON_ONLY = [JSONParser]
@@ -85,8 +86,14 @@ QUEUE_PARAMETERS = [
         description="due (earliest due date first, the default), submitted (oldest first) "
         "or -submitted (newest first); ties by id.",
     ),
-    OpenApiParameter("cursor", str, description="From the `next` link of the previous page."),
-    OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE_SIZE}; default {PAGE_SIZE}."),
+    OpenApiParameter(
+        "cursor", str, description="From the `next` link of the previous page. Given once."
+    ),
+    OpenApiParameter(
+        "page_size",
+        page_size_schema(MAX_PAGE_SIZE),
+        description=f"1 to {MAX_PAGE_SIZE}; default {PAGE_SIZE}. Given once.",
+    ),
 ]
 
 
@@ -108,22 +115,6 @@ def _case_response(request, pk: int, **kwargs) -> Response:
     return Response(CaseSerializer(review.case_file(request.user, application)).data, **kwargs)
 
 
-def _page_size(value: str | None) -> int:
-    if not value:
-        return PAGE_SIZE
-    try:
-        size = int(value)
-    except ValueError:
-        size = 0
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise ValidationFailed(
-            details={
-                "page_size": [_("Give a page size from 1 to %(max)d.") % {"max": MAX_PAGE_SIZE}]
-            }
-        )
-    return size
-
-
 class QueueView(APIView):
     @extend_schema(
         tags=TAGS,
@@ -142,8 +133,10 @@ class QueueView(APIView):
         _require_reviewer(request.user)
         params = request.query_params
         filters = filters_from_query(params)
-        size = _page_size(params.get("page_size"))
-        page, counts = Queue(request.user, filters).page_and_counts(params.get("cursor", ""), size)
+        # Page parameters follow the API's one rule (core/api/pagination.py).
+        size = page_size_from_query(params, default=PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        cursor = single_value(params, "cursor")
+        page, counts = Queue(request.user, filters).page_and_counts(cursor, size)
         next_url = None
         if page.next_cursor:
             query = params.copy()

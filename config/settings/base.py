@@ -282,6 +282,8 @@ REST_FRAMEWORK = {
         "core.api.parsers.MultiPartParser",
         "core.api.parsers.FormParser",
     ],
+    # An unsupported method is 405 before authentication (core/api/negotiation.py).
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.api.negotiation.MethodCheckingNegotiation",
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     # drf-spectacular, plus the errors every operation can answer (core/api/schema.py).

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -30,6 +31,13 @@ def error_body(code: str, message: Any, details: Any = None) -> dict:
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.http_status)
+    if isinstance(exc, RequestDataTooBig):
+        # Over DATA_UPLOAD_MAX_MEMORY_SIZE. Django would make it a 400 (it is a
+        # SuspiciousOperation); the client needs to know that only the size is wrong.
+        return Response(
+            error_body("request_too_large", _("The request is too large.")),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

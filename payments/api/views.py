@@ -42,13 +42,16 @@ NOT_FOUND = OpenApiResponse(description="not_found: unknown, or not yours to see
 INVALID = OpenApiResponse(description="validation_failed, with field errors in `details`.")
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",
-    type=str,
+    # What payments.services._valid_key accepts (surrounding spaces are dropped).
+    type={"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[!-~]+$"},
     location=OpenApiParameter.HEADER,
     required=True,
     description=(
         "1 to 100 visible ASCII characters, unique per payment you mean to start (a UUID). "
         "Sending the same key with the same body returns the same payment (200); the same "
-        "key with another body is 409 idempotency_key_reused."
+        "key with another body is 409 idempotency_key_reused. Without it: 400 "
+        "idempotency_key_required; with other characters or longer: 400 "
+        "idempotency_key_invalid."
     ),
 )
 
@@ -98,7 +101,11 @@ class PaymentListView(generics.ListAPIView):
         responses={
             201: PaymentSerializer,
             200: OpenApiResponse(PaymentSerializer, description="Replay of the same key and body."),
-            400: INVALID,
+            400: OpenApiResponse(
+                description="idempotency_key_required (no Idempotency-Key header), "
+                "idempotency_key_invalid (not 1 to 100 visible ASCII characters), or "
+                "validation_failed with field errors in `details`."
+            ),
             404: NOT_FOUND,
             409: OpenApiResponse(
                 description="idempotency_key_reused, payment_in_progress (details.payment is "
