@@ -307,7 +307,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Public API of the digital-first administrative procedures platform. "
         "Errors are JSON objects {error: {code, message, details}} in the "
-        "requester's language (Accept-Language: ja or en)."
+        "requester's language (Accept-Language: ja or en). An unsupported method is "
+        "405 method_not_allowed with an Allow header, whoever asks. A URI (path and "
+        "query) too long for the HTTP server is 414, answered by the server before the "
+        "app with its own body (gunicorn: a request line over 4094 bytes)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -4,15 +4,16 @@ A view's `extend_schema` names the errors of its own rules (409 not_a_draft, ...
 The plumbing around every view adds more, and a client must be able to rely on the
 schema for those too: a body or query that cannot be read (400), missing or bad
 credentials (401), a refused permission or CSRF check (403), an unknown object or
-a page past the end of a list (404), a body over the upload limit (413), a URI
-too long for the HTTP server (414) and throttling or a login lockout (429). This
+a page past the end of a list (404), a body over the upload limit (413) and
+throttling or a login lockout (429). This
 AutoSchema adds them where the view can answer them, and gives every error
 response without a body of its own the one error shape of core/api/errors.py, so
 that the schema fuzzing (tests/test_api_fuzzing.py) checks error bodies as well.
 
-414 is the exception: the app never sees such a request. gunicorn refuses a
+414 is not among them: the app never sees such a request. gunicorn refuses a
 request line over 4094 bytes (`limit_request_line`), Django's development server
-one over 65536, each with a body of its own, so 414 is documented without one.
+one over 65536, each with a body of its own, so 414 is documented once, in the
+schema's description (SPECTACULAR_SETTINGS), not as an error of each operation.
 Unsupported methods (405) are not operations of the schema; every API view
 answers them the same way (core/api/negotiation.py).
 """
@@ -45,8 +46,6 @@ ERROR = inline_serializer(
 )
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# Answered by the HTTP server in front of the app, with the server's own body.
-SERVER_ANSWERED = {"414"}
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -59,7 +58,7 @@ class AutoSchema(SpectacularAutoSchema):
             responses.setdefault(code, {"description": description})
         error_content = None
         for code, response in responses.items():
-            if code[0] in "45" and not response.get("content") and code not in SERVER_ANSWERED:
+            if code[0] in "45" and not response.get("content"):
                 if error_content is None:
                     error_content = self._get_response_for_code(ERROR, code)["content"]
                 response["content"] = copy.deepcopy(error_content)
@@ -99,10 +98,6 @@ class AutoSchema(SpectacularAutoSchema):
                 "(DATA_UPLOAD_MAX_MEMORY_SIZE for a body that is not a file; a reverse "
                 "proxy in front may answer 413 itself, with its own body)."
             )
-        errors["414"] = (
-            "The URI (path and query) is too long: answered by the HTTP server before the "
-            "app, with the server's own body (gunicorn: a request line over 4094 bytes)."
-        )
         if view.get_throttles():
             errors["429"] = "throttled: too many requests; retry later."
         return errors
