@@ -12,11 +12,13 @@ from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from accounts.identity.services import identity_verification_record
 from accounts.models import User
 from applications.models import Application
 from procedures.models import Procedure
+from tests.e2e.conftest import navigate, new_page
 from tests.factories import current_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -35,9 +37,9 @@ def _violations(page) -> list[str]:
     ]
 
 
-def _context(browser, language: str):
-    return browser.new_context(
-        viewport={"width": 1200, "height": 900},
+def _page(browser, language: str):
+    return new_page(
+        browser,
         locale="ja-JP" if language == "ja" else "en-US",
         extra_http_headers={"Accept-Language": language},
     )
@@ -47,13 +49,13 @@ def _log_in(page, url, email, *, staff=False):
     page.goto(f"{url}/accounts/login/")
     page.fill("#id_email", email)
     page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    navigate(page, lambda: page.click("main button[type=submit]"))
     if staff:
         device = TOTPDevice.objects.get(user__email=email, confirmed=True)
         token = page.locator("main form input[name=token]")
         token.fill(current_code(device))
-        with page.expect_navigation():
-            token.press("Enter")
+        navigate(page, lambda: token.press("Enter"))
+        expect(token).to_have_count(0)
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
@@ -72,9 +74,8 @@ def test_every_kind_of_page_has_no_wcag_violation(live_server, browser, settings
     )
     url = live_server.url
     problems: list[str] = []
-    context = _context(browser, language)
-    page = context.new_page()
-    page.set_default_timeout(20000)
+    page = _page(browser, language)
+    context = page.context
 
     def check(path: str) -> None:
         # axe runs in a page of its own (same session): a page it was injected
@@ -102,17 +103,16 @@ def test_every_kind_of_page_has_no_wcag_violation(live_server, browser, settings
     page.goto(f"{url}/accounts/login/")  # loaded again: axe ran in the last one
     page.fill("#id_email", "resident@example.jp")
     page.fill("#id_password", "wrong")
-    page.click("main button[type=submit]")
+    navigate(page, lambda: page.click("main button[type=submit]"))
     problems.extend(_violations(page))  # the login error
 
     # A resident: a form step with errors, every step, the check page, the status page.
     _log_in(page, url, "resident@example.jp")
     check("/procedures/nursery-school-admission/")
     page.goto(f"{url}/procedures/nursery-school-admission/")
-    page.click("form[action*='/applications/start/'] button[type=submit]")
+    navigate(page, lambda: page.click("form[action*='/applications/start/'] button[type=submit]"))
     page.fill("#f-email", "not-an-email")
-    with page.expect_navigation():
-        page.locator("main form button[type=submit]:not([name])").first.click()
+    navigate(page, page.locator("main form button[type=submit]:not([name])").first.click)
     problems.extend(_violations(page))
     application = Application.objects.get(applicant=resident)
     for step in ("guardian", "child", "need", "consent"):
@@ -132,9 +132,8 @@ def test_every_kind_of_page_has_no_wcag_violation(live_server, browser, settings
     filed = Application.objects.exclude(applicant=resident).filter(status="submitted").first()
 
     # The clerk: the queue (with a filter error) and the review page.
-    context = _context(browser, language)
-    page = context.new_page()
-    page.set_default_timeout(20000)
+    page = _page(browser, language)
+    context = page.context
     _log_in(page, url, "clerk@example.jp", staff=True)
     for path in (
         "/casework/",
@@ -143,19 +142,17 @@ def test_every_kind_of_page_has_no_wcag_violation(live_server, browser, settings
     ):
         check(path)
     page.goto(f"{url}/casework/{filed.pk}/")
-    with page.expect_navigation(wait_until="domcontentloaded"):
-        page.click("#action-claim button[type=submit]")
+    navigate(page, lambda: page.click("#action-claim button[type=submit]"))
     # No fields and no message: the error summary (the browser's own check is off).
     page.locator("#comment-request_correction").evaluate("node => node.removeAttribute('required')")
-    with page.expect_navigation(wait_until="domcontentloaded"):
-        page.click("#action-request_correction button[type=submit]")
+    navigate(page, lambda: page.click("#action-request_correction button[type=submit]"))
+    expect(page.locator(".error-summary")).to_have_count(1)
     problems.extend(_violations(page))
     context.close()
 
     # The department admin: the builder.
-    context = _context(browser, language)
-    page = context.new_page()
-    page.set_default_timeout(20000)
+    page = _page(browser, language)
+    context = page.context
     _log_in(page, url, "dept-admin@example.jp", staff=True)
     for path in (
         "/manage/procedures/",
@@ -167,9 +164,8 @@ def test_every_kind_of_page_has_no_wcag_violation(live_server, browser, settings
     context.close()
 
     # The auditor: the dashboard and everything it leads to.
-    context = _context(browser, language)
-    page = context.new_page()
-    page.set_default_timeout(20000)
+    page = _page(browser, language)
+    context = page.context
     _log_in(page, url, "auditor@example.jp", staff=True)
     for path in (
         "/digitization/",
@@ -197,9 +193,8 @@ def test_every_kind_of_page_has_no_wcag_violation(live_server, browser, settings
         fee_amount=800,
         revision=1,
     )
-    context = _context(browser, language)
-    page = context.new_page()
-    page.set_default_timeout(20000)
+    page = _page(browser, language)
+    context = page.context
     _log_in(page, url, "resident@example.jp")
     check(f"/payments/applications/{fee_due.pk}/")
     check(f"/applications/{fee_due.pk}/")

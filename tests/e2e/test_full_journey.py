@@ -13,9 +13,11 @@ import re
 import pytest
 from django.core.management import call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from accounts.models import Organization, User
 from applications.models import Application
+from tests.e2e.conftest import navigate, new_page, wait_for
 from tests.factories import current_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -25,34 +27,37 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 CODE = "dog-registration"
 
 
-def _context(browser, language):
-    return browser.new_context(
-        viewport={"width": 1200, "height": 900},
+def _log_in(browser, url, email, language, *, staff=False):
+    User.objects.filter(email=email).update(preferred_language=language)
+    page = new_page(
+        browser,
         locale="ja-JP" if language == "ja" else "en-US",
         extra_http_headers={"Accept-Language": language},
     )
-
-
-def _log_in(browser, url, email, language, *, staff=False):
-    User.objects.filter(email=email).update(preferred_language=language)
-    page = _context(browser, language).new_page()
-    page.set_default_timeout(20000)
     page.goto(f"{url}/accounts/login/")
     page.fill("#id_email", email)
     page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    navigate(page, lambda: page.click("main button[type=submit]"))
     if staff:
         device = TOTPDevice.objects.get(user__email=email, confirmed=True)
         token = page.locator("main form input[name=token]")
         token.fill(current_code(device))
-        with page.expect_navigation():
-            token.press("Enter")
+        navigate(page, lambda: token.press("Enter"))
+        expect(token).to_have_count(0)
     return page
 
 
 def _submit(page):
-    with page.expect_navigation(wait_until="domcontentloaded"):
-        page.locator("main form button[type=submit]").last.click()
+    navigate(page, page.locator("main form button[type=submit]").last.click)
+
+
+def _status(application, status, revision=None):
+    """Wait until the application has reached `status` (and `revision`)."""
+    rows = Application.objects.filter(pk=application.pk, status=status)
+    if revision is not None:
+        rows = rows.filter(revision=revision)
+    wait_for(rows.exists, what=f"the application to be {status}")
+    application.refresh_from_db()
 
 
 def _keyboard_submit(page, selector):
@@ -64,8 +69,7 @@ def _keyboard_submit(page, selector):
         page.keyboard.press("Tab")
     else:
         pytest.fail(f"{selector} cannot be reached with the Tab key")
-    with page.expect_navigation(wait_until="domcontentloaded"):
-        page.keyboard.press("Enter")
+    navigate(page, lambda: page.keyboard.press("Enter"))
 
 
 def _build_and_publish(page, url):
@@ -81,7 +85,7 @@ def _build_and_publish(page, url):
     page.fill("#id_processing_days", "5")
     page.fill("#id_annual_volume", "1200")
     _submit(page)
-    assert page.url.endswith(f"/manage/procedures/{CODE}/")
+    expect(page).to_have_url(re.compile(f"/manage/procedures/{CODE}/$"))
 
     for kind, key, label_ja, label_en in (
         ("text", "dog_name", "犬の名前", "Dog's name"),
@@ -95,7 +99,7 @@ def _build_and_publish(page, url):
         page.fill("#id_key", key)
         page.check("#id_required")
         _submit(page)
-        assert page.locator(".error-summary").count() == 0
+        expect(page.locator(".error-summary")).to_have_count(0)
 
     page.goto(f"{url}/manage/procedures/{CODE}/fee/")
     page.check("#id_kind_1")
@@ -103,7 +107,7 @@ def _build_and_publish(page, url):
     page.check("#id_due_0")
     page.check("input[name=methods][value=card]")
     _submit(page)
-    assert page.locator(".error-summary").count() == 0
+    expect(page.locator(".error-summary")).to_have_count(0)
 
     page.goto(f"{url}/manage/procedures/{CODE}/publish/")
     _submit(page)
@@ -140,7 +144,7 @@ def test_everyone_plays_their_part_in_one_journey(
     # The auditor sees the new procedure in the inventory, with no case yet.
     auditor = _log_in(browser, url, "auditor@example.jp", language, staff=True)
     auditor.goto(f"{url}/digitization/inventory/{CODE}/")
-    assert auditor.locator("table[aria-labelledby=months-title] tbody td.num").count() == 0
+    expect(auditor.locator("table[aria-labelledby=months-title] tbody td.num")).to_have_count(0)
     auditor.goto(f"{url}/digitization/")  # the dashboard's figures are kept from here on
     online_before = _filed_online(auditor, language)
 
@@ -156,12 +160,11 @@ def test_everyone_plays_their_part_in_one_journey(
     application = Application.objects.get(
         applicant__email="resident@example.jp", procedure__code=CODE
     )
-    assert resident.url.endswith(f"/applications/{application.pk}/check/")
+    expect(resident).to_have_url(re.compile(f"/applications/{application.pk}/check/$"))
     resident.locator("#declaration").focus()
     resident.keyboard.press("Space")
     _keyboard_submit(resident, "main form button[type=submit]")
-    application.refresh_from_db()
-    assert application.status == "payment_pending"
+    _status(application, "payment_pending")
     screenshot(resident, f"journey-{language}-02-submitted")
 
     # Pays the fee on the sandbox card page.
@@ -169,10 +172,9 @@ def test_everyone_plays_their_part_in_one_journey(
     resident.locator("#method-card").focus()
     resident.keyboard.press("Space")
     _keyboard_submit(resident, "main form.form button[type=submit]")
-    assert "/sandbox-pay/" in resident.url
+    expect(resident).to_have_url(re.compile("/sandbox-pay/"))
     _keyboard_submit(resident, "button[value=succeed]")
-    application.refresh_from_db()
-    assert application.status == "submitted"
+    _status(application, "submitted")
     kinds = set(application.documents.values_list("kind", flat=True))
     assert kinds == {"receipt", "payment_receipt"}
     resident.goto(f"{url}/applications/{application.pk}/")
@@ -184,13 +186,13 @@ def test_everyone_plays_their_part_in_one_journey(
     assert _filed_online(auditor, language) == online_before + 1
     auditor.goto(f"{url}/digitization/inventory/{CODE}/")
     month = auditor.locator("table[aria-labelledby=months-title] tbody tr").first
-    assert month.locator("td.num").first.inner_text().strip() == "1"
+    expect(month.locator("td.num").first).to_have_text("1")
     screenshot(auditor, f"journey-{language}-03b-auditor-counts")
 
     # The clerk asks for a correction; the resident fixes it.
     clerk = _log_in(browser, url, "clerk@example.jp", language, staff=True)
     clerk.goto(f"{url}/casework/?q={application.reference}")
-    clerk.click(f"a[href='/casework/{application.pk}/']")
+    navigate(clerk, lambda: clerk.click(f"a[href='/casework/{application.pk}/']"))
     _submit_form(clerk, "#action-claim")
     clerk.check("#fields-request_correction-dog_name")
     clerk.fill("#comment-request_correction", "登録する犬の名前を鑑札の表記どおりにしてください。")
@@ -204,8 +206,7 @@ def test_everyone_plays_their_part_in_one_journey(
     resident.locator("#declaration").focus()
     resident.keyboard.press("Space")
     _keyboard_submit(resident, "main form button[type=submit]")
-    application.refresh_from_db()
-    assert (application.status, application.revision) == ("resubmitted", 2)
+    _status(application, "resubmitted", revision=2)
 
     # The clerk recommends; the approver approves; the decision reaches the resident.
     clerk.goto(f"{url}/casework/{application.pk}/")
@@ -214,8 +215,7 @@ def test_everyone_plays_their_part_in_one_journey(
     approver = _log_in(browser, url, "approver@example.jp", language, staff=True)
     approver.goto(f"{url}/casework/{application.pk}/")
     _submit_form(approver, "#action-approve")
-    application.refresh_from_db()
-    assert application.status == "result_issued"
+    _status(application, "result_issued")
     screenshot(approver, f"journey-{language}-05-approved")
 
     resident.goto(f"{url}/applications/{application.pk}/")
@@ -227,5 +227,4 @@ def test_everyone_plays_their_part_in_one_journey(
 
 
 def _submit_form(page, form_selector):
-    with page.expect_navigation(wait_until="domcontentloaded"):
-        page.click(f"{form_selector} button[type=submit]")
+    navigate(page, lambda: page.click(f"{form_selector} button[type=submit]"))

@@ -7,6 +7,7 @@ it; the clerk recommends approval and is refused as approver (four eyes); the
 approver approves, and the resident downloads the signed decision."""
 
 import io
+import re
 import shutil
 import subprocess
 
@@ -14,10 +15,12 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import expect
 
 from accounts.models import Organization, Role, User
 from accounts.services import membership_grant
 from applications.models import Application
+from tests.e2e.conftest import navigate, new_page, wait_for
 from tests.factories import current_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -28,7 +31,16 @@ PROCEDURE = "nursery-school-admission"
 
 
 def _submit_step(page):
-    page.locator("main form button[type=submit]:not([name])").first.click()
+    navigate(page, page.locator("main form button[type=submit]:not([name])").first.click)
+
+
+def _status(application, status, revision=None):
+    """Wait until the application has reached `status` (and `revision`)."""
+    rows = Application.objects.filter(pk=application.pk, status=status)
+    if revision is not None:
+        rows = rows.filter(revision=revision)
+    wait_for(rows.exists, what=f"the application to be {status}")
+    application.refresh_from_db()
 
 
 def _pdf_text(path) -> str:
@@ -40,20 +52,17 @@ def _pdf_text(path) -> str:
 
 
 def _log_in(browser, url, email, *, staff=False):
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")
-    page = context.new_page()
-    page.set_default_timeout(20000)
+    page = new_page(browser, locale="ja-JP")
     page.goto(f"{url}/accounts/login/")
     page.fill("#id_email", email)
     page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    navigate(page, lambda: page.click("main button[type=submit]"))
     if staff:
         device = TOTPDevice.objects.get(user__email=email, confirmed=True)
         token = page.locator("main form input[name=token]")
         token.fill(current_code(device))
-        with page.expect_navigation():
-            token.press("Enter")
-        assert page.locator("main form input[name=token]").count() == 0
+        navigate(page, lambda: token.press("Enter"))
+        expect(token).to_have_count(0)
     return page
 
 
@@ -90,13 +99,22 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
     # Identity: the procedure needs a verified identity; the sandbox digital ID vouches.
     resident.goto(f"{url}/procedures/?q=保育　入所")
     screenshot(resident, "01-search")
-    resident.click(f"a[href='/procedures/{PROCEDURE}/']")
-    resident.click("form[action*='/accounts/identity/start/'] button[type=submit]")
-    assert "/sandbox-idp/authorize/" in resident.url
+    navigate(resident, lambda: resident.click(f"a[href='/procedures/{PROCEDURE}/']"))
+    navigate(
+        resident,
+        lambda: resident.click("form[action*='/accounts/identity/start/'] button[type=submit]"),
+        url=re.compile("/sandbox-idp/authorize/"),
+    )
     screenshot(resident, "02-sandbox-digital-id")
-    resident.click("button[name=decision][value=approve]")
-    assert resident.url.endswith(f"/procedures/{PROCEDURE}/")
-    resident.click("form[action*='/applications/start/'] button[type=submit]")
+    navigate(
+        resident,
+        lambda: resident.click("button[name=decision][value=approve]"),
+        url=re.compile(f"/procedures/{PROCEDURE}/$"),
+    )
+    navigate(
+        resident,
+        lambda: resident.click("form[action*='/applications/start/'] button[type=submit]"),
+    )
 
     # Step 1: the verified name is filled in; a mistake is summarized, nothing typed is lost.
     assert resident.input_value("#f-guardian_name-family") == "山田"
@@ -109,16 +127,19 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
     resident.fill("#f-phone", "090-1234-5678")
     resident.fill("#f-email", "not-an-email")
     _submit_step(resident)
-    assert resident.locator(".error-summary").count() == 1
-    assert resident.input_value("#f-guardian_address-street") == "1-1"
+    expect(resident.locator(".error-summary")).to_have_count(1)
+    expect(resident.locator("#f-guardian_address-street")).to_have_value("1-1")
     screenshot(resident, "03-step-error")
 
     # Leave, and resume from the application's page.
     resident.fill("#f-email", "taro@example.jp")
-    resident.click("button[name=save_draft]")
+    navigate(resident, lambda: resident.click("button[name=save_draft]"))
     application = Application.objects.get(applicant__email="resident@example.jp")
     resident.goto(f"{url}/applications/{application.pk}/")
-    resident.click(f"a[href='/applications/{application.pk}/steps/guardian/']")
+    navigate(
+        resident,
+        lambda: resident.click(f"a[href='/applications/{application.pk}/steps/guardian/']"),
+    )
     _submit_step(resident)
 
     resident.fill("#f-child_name-family", "山田")
@@ -137,20 +158,18 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
     _submit_step(resident)
     resident.check("#f-information_consent")
     _submit_step(resident)
-    assert resident.url.endswith(f"/applications/{application.pk}/check/")
+    expect(resident).to_have_url(re.compile(f"/applications/{application.pk}/check/$"))
     screenshot(resident, "04-check-answers")
     resident.check("#declaration")
     # Wait for the submission's redirect: reading the row or reloading before it
     # lands raced the request (and a reload in mid-navigation lost the page).
-    with resident.expect_navigation(wait_until="domcontentloaded"):
-        resident.locator("main form button[type=submit]").last.click()
+    navigate(resident, resident.locator("main form button[type=submit]").last.click)
 
-    application.refresh_from_db()
-    assert application.status == "submitted"
+    _status(application, "submitted")
     assert application.current_attachments.count() == 1
     assert application.due_date is not None
     resident.reload()
-    assert application.reference in resident.content()
+    expect(resident.locator("body")).to_contain_text(application.reference)
     screenshot(resident, "05-submitted")
 
     # The receipt: Japanese text, the verification code; verified, and a tampered copy refused.
@@ -162,64 +181,62 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
     text = _pdf_text(receipt)
     assert "受付票" in text and receipt_doc.verification_code in text
     resident.goto(f"{url}/verify/?code={receipt_doc.verification_code}")
-    assert resident.locator("main .notice--success").count() == 1
+    expect(resident.locator("main .notice--success")).to_have_count(1)
     data = receipt.read_bytes()
     tampered = tmp_path / "tampered.pdf"
     middle = len(data) // 2
     tampered.write_bytes(data[:middle] + bytes([data[middle] ^ 1]) + data[middle + 1 :])
     resident.goto(f"{url}/verify/")
     resident.set_input_files("input[type=file]", str(tampered))
-    resident.locator("main form").last.locator("button[type=submit]").click()
-    assert resident.locator("main .notice--error").count() == 1
+    navigate(resident, resident.locator("main form").last.locator("button[type=submit]").click)
+    expect(resident.locator("main .notice--error")).to_have_count(1)
     screenshot(resident, "06-tampered-rejected")
 
     # The clerk finds it in the queue, takes it up and asks for a correction.
     clerk = _log_in(browser, url, "clerk@example.jp", staff=True)
     clerk.goto(f"{url}/casework/?q={application.reference}")
     screenshot(clerk, "07-queue")
-    clerk.click(f"a[href='/casework/{application.pk}/']")
-    clerk.click("#action-claim button[type=submit]")
+    navigate(clerk, lambda: clerk.click(f"a[href='/casework/{application.pk}/']"))
+    navigate(clerk, lambda: clerk.click("#action-claim button[type=submit]"))
     clerk.check("#fields-request_correction-monthly_working_hours")
     clerk.fill(
         "#comment-request_correction",
         "月の就労時間が要件（64時間以上）を下回っています。就労証明書のとおり記入してください。",
     )
-    with clerk.expect_navigation(wait_until="domcontentloaded"):
-        clerk.click("#action-request_correction button[type=submit]")
-    application.refresh_from_db()
-    assert application.status == "correction_requested"
+    navigate(clerk, lambda: clerk.click("#action-request_correction button[type=submit]"))
+    _status(application, "correction_requested")
     screenshot(clerk, "08-correction-requested")
 
     # The resident reads the message, corrects only what was asked, and sends it.
     resident.goto(f"{url}/applications/{application.pk}/")
-    assert "就労時間が要件" in resident.content()
+    expect(resident.locator("body")).to_contain_text("就労時間が要件")
     screenshot(resident, "09-correction-to-answer")
-    resident.click(f"main a[href='/applications/{application.pk}/steps/need/']")
-    assert resident.locator("#f-guardian_my_number").count() == 0
+    navigate(
+        resident,
+        lambda: resident.click(f"main a[href='/applications/{application.pk}/steps/need/']"),
+    )
+    expect(resident.locator("#f-guardian_my_number")).to_have_count(0)
     resident.fill("#f-monthly_working_hours", "120")
     _submit_step(resident)
     resident.check("#declaration")
     resident.fill("#note", "就労証明書のとおり120時間に訂正しました。")
-    with resident.expect_navigation(wait_until="domcontentloaded"):
-        resident.locator("main form button[type=submit]").last.click()
-    application.refresh_from_db()
-    assert (application.status, application.revision) == ("resubmitted", 2)
+    navigate(resident, resident.locator("main form button[type=submit]").last.click)
+    _status(application, "resubmitted", revision=2)
 
     # The clerk recommends approval, and may not approve it themselves.
     clerk.goto(f"{url}/casework/{application.pk}/")
-    assert "120" in clerk.content()
-    clerk.click("#action-claim button[type=submit]")
-    clerk.click("#action-recommend_approval button[type=submit]")
-    assert clerk.locator("#action-approve").count() == 0
-    assert "二者確認" in clerk.locator(".case-blocked").inner_text()
+    expect(clerk.locator("body")).to_contain_text("120")
+    navigate(clerk, lambda: clerk.click("#action-claim button[type=submit]"))
+    navigate(clerk, lambda: clerk.click("#action-recommend_approval button[type=submit]"))
+    expect(clerk.locator("#action-approve")).to_have_count(0)
+    expect(clerk.locator(".case-blocked")).to_contain_text("二者確認")
     screenshot(clerk, "10-four-eyes")
 
     # The approver approves; the decision document is issued.
     approver = _log_in(browser, url, "approver@example.jp", staff=True)
     approver.goto(f"{url}/casework/{application.pk}/")
-    approver.click("#action-approve button[type=submit]")
-    application.refresh_from_db()
-    assert application.status == "result_issued"
+    navigate(approver, lambda: approver.click("#action-approve button[type=submit]"))
+    _status(application, "result_issued")
     screenshot(approver, "11-approved")
 
     # The resident downloads the signed decision and checks it.
@@ -234,5 +251,5 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
     assert "保育所等利用調整結果通知書" in text
     assert decision_doc.verification_code in text
     resident.goto(f"{url}/verify/?code={decision_doc.verification_code}")
-    assert resident.locator("main .notice--success").count() == 1
+    expect(resident.locator("main .notice--success")).to_have_count(1)
     assert reverse("verify") in resident.url

@@ -6,15 +6,18 @@ an approver refunds part of a fee."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 
-from applications.models import ApplicationStatus, DocumentKind
+from applications.models import Application, ApplicationStatus, DocumentKind
 from payments.models import Payment, PaymentStatus
 from payments.services import payments_expire_overdue
+from tests.e2e.conftest import navigate, new_page, wait_for
 from tests.factories import PASSWORD, confirmed_totp, current_code
 from tests.payments.conftest import file_application, resident
 
@@ -22,18 +25,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def _page(browser, url, user, *, staff=False):
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, locale="ja-JP")
-    page = context.new_page()
-    page.set_default_timeout(20000)
+    page = new_page(browser, locale="ja-JP")
     page.goto(f"{url}/accounts/login/")
     page.fill("#id_email", user.email)
     page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
+    navigate(page, lambda: page.click("main button[type=submit]"))
     if staff:
         token = page.locator("main form input[name=token]")
         token.fill(current_code(confirmed_totp(user)))
-        with page.expect_navigation():
-            token.press("Enter")
+        navigate(page, lambda: token.press("Enter"))
+        expect(token).to_have_count(0)
     return page
 
 
@@ -48,7 +49,7 @@ def _pdf_text(path) -> str:
 def _choose(page, url, application, method):
     page.goto(f"{url}/payments/applications/{application.pk}/")
     page.check(f"#method-{method}")
-    page.click("main form.form button[type=submit]")
+    navigate(page, lambda: page.click("main form.form button[type=submit]"))
 
 
 def test_fees_are_paid_refunded_and_expire_in_a_real_browser(
@@ -66,14 +67,15 @@ def test_fees_are_paid_refunded_and_expire_in_a_real_browser(
     card = file_application(office.permit, resident("カード 太郎", "ja"))
     page = _page(browser, url, card.applicant)
     _choose(page, url, card, "card")
-    assert "/sandbox-pay/checkout/" in page.url
+    expect(page).to_have_url(re.compile("/sandbox-pay/checkout/"))
     screenshot(page, "payments-01-sandbox-card")
-    page.click("button[value=succeed]")
-    assert "/payments/" in page.url
-    assert "支払済み" in page.content() or "Paid" in page.content()
+    navigate(page, lambda: page.click("button[value=succeed]"), url=re.compile("/payments/"))
+    expect(page.locator("body")).to_contain_text(re.compile("支払済み|Paid"))
     screenshot(page, "payments-02-paid")
-    card.refresh_from_db()
-    assert card.status == ApplicationStatus.SUBMITTED
+    wait_for(
+        lambda: Application.objects.filter(pk=card.pk, status=ApplicationStatus.SUBMITTED).exists(),
+        what="the card payment to submit the application",
+    )
     receipt = card.documents.get(kind=DocumentKind.PAYMENT_RECEIPT)
     page.goto(f"{url}/applications/{card.pk}/")
     with page.expect_download() as download:
@@ -93,10 +95,12 @@ def test_fees_are_paid_refunded_and_expire_in_a_real_browser(
     )
     assert " ".join(number[i : i + 4] for i in range(0, 16, 4)) in page.content()
     screenshot(page, "payments-03-payment-numbers")
-    page.click(".sandbox-note a")
-    page.click("button[value=pay]")
-    bank.refresh_from_db()
-    assert bank.status == ApplicationStatus.SUBMITTED
+    navigate(page, lambda: page.click(".sandbox-note a"))
+    navigate(page, lambda: page.click("button[value=pay]"))
+    wait_for(
+        lambda: Application.objects.filter(pk=bank.pk, status=ApplicationStatus.SUBMITTED).exists(),
+        what="the bank's webhook to submit the application",
+    )
     screenshot(page, "payments-04-bank-paid")
 
     # 3. Convenience store, unpaid past the deadline: beat expires it.
@@ -107,7 +111,7 @@ def test_fees_are_paid_refunded_and_expire_in_a_real_browser(
     assert payments_expire_overdue(now=payment.expires_at + timedelta(minutes=1))["expired"] == 1
     page.reload()
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.EXPIRED
-    assert page.locator(".payment-status--expired").count() == 1
+    expect(page.locator(".payment-status--expired")).to_have_count(1)
     screenshot(page, "payments-05-expired")
 
     # 4. The approver refunds part of the card payment, with a reason.
@@ -116,8 +120,15 @@ def test_fees_are_paid_refunded_and_expire_in_a_real_browser(
     page.goto(f"{url}/payments/{paid.public_id}/refund/")
     page.fill("#refund-amount", "300")
     page.fill("#refund-reason", "手数料の区分誤りによる差額の返金")
-    page.click("main form.form button[type=submit]")
-    assert page.url.endswith(f"/casework/{card.pk}/")
-    paid.refresh_from_db()
-    assert paid.status == PaymentStatus.PARTIALLY_REFUNDED and paid.refunded_amount == 300
+    navigate(
+        page,
+        lambda: page.click("main form.form button[type=submit]"),
+        url=re.compile(f"/casework/{card.pk}/$"),
+    )
+    wait_for(
+        lambda: Payment.objects.filter(
+            pk=paid.pk, status=PaymentStatus.PARTIALLY_REFUNDED, refunded_amount=300
+        ).exists(),
+        what="the partial refund",
+    )
     screenshot(page, "payments-06-refunded")
