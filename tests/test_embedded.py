@@ -1,9 +1,13 @@
 """Smoke test of the embedded default that bin/serve runs: SQLite, tasks in-process."""
 
+import threading
+import time
+
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections, transaction
+from django.db.backends.sqlite3.base import DatabaseWrapper
 
 pytestmark = [pytest.mark.embedded, pytest.mark.django_db]
 
@@ -80,3 +84,61 @@ def _signed_in(client, email, code):
     client.post("/accounts/login/", {"email": email, "password": "Tokyo-demo-2026"})
     assert client.post("/accounts/2fa/", {"token": code}).status_code == 302
     return client
+
+
+def test_many_threads_write_at_once_without_database_is_locked(tmp_path):
+    """What bin/serve's threads do under load, on a file database with the very
+    options of the settings (WAL, a busy timeout, BEGIN IMMEDIATE): 24 threads each
+    run 15 read-then-write transactions at once. None may fail with "database is
+    locked" (a deferred transaction that reads and then writes would), and none may
+    lose an update."""
+    alias = "embedded_concurrent_writes"  # each thread's own connection, as a server's
+    options = {**connections.settings["default"], "NAME": str(tmp_path / "writes.sqlite3")}
+    threads, rounds = 24, 15
+
+    def connect():
+        # Registered for this thread only (so transaction.atomic finds it), and not
+        # among the settings' databases, whose use from threads the test case forbids.
+        connections[alias] = DatabaseWrapper(options, alias)
+        return connections[alias]
+
+    with connect().cursor() as cursor:
+        cursor.execute("CREATE TABLE counter (n INTEGER NOT NULL)")
+        cursor.execute("CREATE TABLE entry (thread INTEGER, round INTEGER, n INTEGER)")
+        cursor.execute("INSERT INTO counter VALUES (0)")
+    failures, start = [], threading.Barrier(threads)
+
+    def write(number):
+        connection = connect()
+        try:
+            start.wait()
+            for round_ in range(rounds):
+                with transaction.atomic(using=alias), connection.cursor() as cursor:
+                    cursor.execute("SELECT n FROM counter")
+                    (seen,) = cursor.fetchone()
+                    time.sleep(0.002)  # hold the transaction while the others queue
+                    cursor.execute("UPDATE counter SET n = %s", [seen + 1])
+                    cursor.execute(
+                        "INSERT INTO entry VALUES (%s, %s, %s)", [number, round_, seen + 1]
+                    )
+        except Exception as failure:  # reported below, with the others
+            failures.append(repr(failure))
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=write, args=(n,)) for n in range(threads)]
+    began = time.monotonic()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert not failures, failures[:3]
+    assert time.monotonic() - began < 30
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT n FROM counter")
+        assert cursor.fetchone()[0] == threads * rounds
+        cursor.execute("SELECT COUNT(DISTINCT n) FROM entry")
+        assert cursor.fetchone()[0] == threads * rounds
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+    connections[alias].close()
