@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from playwright.sync_api import expect
 
+from applications.models import Application
 from tests.fault_processes import wait_until
 
 T = TypeVar("T")
@@ -54,3 +55,12 @@ def wait_for(condition: Callable[[], T], *, what: str, timeout: float = TIMEOUT)
     """Poll `condition` (a database read, say) until it returns something truthy,
     failing after the one deadline."""
     return wait_until(condition, timeout=timeout, what=what)
+
+
+def wait_for_status(application, status, revision=None):
+    """Wait until the application has reached `status` (and `revision`)."""
+    rows = Application.objects.filter(pk=application.pk, status=status)
+    if revision is not None:
+        rows = rows.filter(revision=revision)
+    wait_for(rows.exists, what=f"the application to be {status}")
+    application.refresh_from_db()

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Organization, User
 from applications.models import Application
-from tests.e2e.conftest import navigate, new_page, wait_for
+from tests.e2e.conftest import navigate, new_page, wait_for_status
 from tests.factories import current_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -49,15 +49,6 @@ def _log_in(browser, url, email, language, *, staff=False):
 
 def _submit(page):
     navigate(page, page.locator("main form button[type=submit]").last.click)
-
-
-def _status(application, status, revision=None):
-    """Wait until the application has reached `status` (and `revision`)."""
-    rows = Application.objects.filter(pk=application.pk, status=status)
-    if revision is not None:
-        rows = rows.filter(revision=revision)
-    wait_for(rows.exists, what=f"the application to be {status}")
-    application.refresh_from_db()
 
 
 def _keyboard_submit(page, selector):
@@ -164,7 +155,7 @@ def test_everyone_plays_their_part_in_one_journey(
     resident.locator("#declaration").focus()
     resident.keyboard.press("Space")
     _keyboard_submit(resident, "main form button[type=submit]")
-    _status(application, "payment_pending")
+    wait_for_status(application, "payment_pending")
     screenshot(resident, f"journey-{language}-02-submitted")
 
     # Pays the fee on the sandbox card page.
@@ -174,7 +165,7 @@ def test_everyone_plays_their_part_in_one_journey(
     _keyboard_submit(resident, "main form.form button[type=submit]")
     expect(resident).to_have_url(re.compile("/sandbox-pay/"))
     _keyboard_submit(resident, "button[value=succeed]")
-    _status(application, "submitted")
+    wait_for_status(application, "submitted")
     kinds = set(application.documents.values_list("kind", flat=True))
     assert kinds == {"receipt", "payment_receipt"}
     resident.goto(f"{url}/applications/{application.pk}/")
@@ -206,7 +197,7 @@ def test_everyone_plays_their_part_in_one_journey(
     resident.locator("#declaration").focus()
     resident.keyboard.press("Space")
     _keyboard_submit(resident, "main form button[type=submit]")
-    _status(application, "resubmitted", revision=2)
+    wait_for_status(application, "resubmitted", revision=2)
 
     # The clerk recommends; the approver approves; the decision reaches the resident.
     clerk.goto(f"{url}/casework/{application.pk}/")
@@ -215,7 +206,7 @@ def test_everyone_plays_their_part_in_one_journey(
     approver = _log_in(browser, url, "approver@example.jp", language, staff=True)
     approver.goto(f"{url}/casework/{application.pk}/")
     _submit_form(approver, "#action-approve")
-    _status(application, "result_issued")
+    wait_for_status(application, "result_issued")
     screenshot(approver, f"journey-{language}-05-approved")
 
     resident.goto(f"{url}/applications/{application.pk}/")

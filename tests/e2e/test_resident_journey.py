@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 from accounts.models import Organization, Role, User
 from accounts.services import membership_grant
 from applications.models import Application
-from tests.e2e.conftest import navigate, new_page, wait_for
+from tests.e2e.conftest import navigate, new_page, wait_for_status
 from tests.factories import current_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -32,15 +32,6 @@ PROCEDURE = "nursery-school-admission"
 
 def _submit_step(page):
     navigate(page, page.locator("main form button[type=submit]:not([name])").first.click)
-
-
-def _status(application, status, revision=None):
-    """Wait until the application has reached `status` (and `revision`)."""
-    rows = Application.objects.filter(pk=application.pk, status=status)
-    if revision is not None:
-        rows = rows.filter(revision=revision)
-    wait_for(rows.exists, what=f"the application to be {status}")
-    application.refresh_from_db()
 
 
 def _pdf_text(path) -> str:
@@ -165,7 +156,7 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
     # lands raced the request (and a reload in mid-navigation lost the page).
     navigate(resident, resident.locator("main form button[type=submit]").last.click)
 
-    _status(application, "submitted")
+    wait_for_status(application, "submitted")
     assert application.current_attachments.count() == 1
     assert application.due_date is not None
     resident.reload()
@@ -204,7 +195,7 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
         "月の就労時間が要件（64時間以上）を下回っています。就労証明書のとおり記入してください。",
     )
     navigate(clerk, lambda: clerk.click("#action-request_correction button[type=submit]"))
-    _status(application, "correction_requested")
+    wait_for_status(application, "correction_requested")
     screenshot(clerk, "08-correction-requested")
 
     # The resident reads the message, corrects only what was asked, and sends it.
@@ -221,7 +212,7 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
     resident.check("#declaration")
     resident.fill("#note", "就労証明書のとおり120時間に訂正しました。")
     navigate(resident, resident.locator("main form button[type=submit]").last.click)
-    _status(application, "resubmitted", revision=2)
+    wait_for_status(application, "resubmitted", revision=2)
 
     # The clerk recommends approval, and may not approve it themselves.
     clerk.goto(f"{url}/casework/{application.pk}/")
@@ -236,7 +227,7 @@ def test_a_resident_files_and_receives_a_decision_end_to_end(
     approver = _log_in(browser, url, "approver@example.jp", staff=True)
     approver.goto(f"{url}/casework/{application.pk}/")
     navigate(approver, lambda: approver.click("#action-approve button[type=submit]"))
-    _status(application, "result_issued")
+    wait_for_status(application, "result_issued")
     screenshot(approver, "11-approved")
 
     # The resident downloads the signed decision and checks it.
