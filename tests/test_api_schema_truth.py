@@ -19,8 +19,9 @@ from django.conf import settings
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from accounts.models import Role
 from applications import queue as queue_pages
-from tests.applications.casework_setup import City, resident
+from tests.applications.casework_setup import City, resident, staff
 from tests.factories import UserFactory, confirmed_totp
 
 pytestmark = pytest.mark.django_db
@@ -139,6 +140,30 @@ def test_the_queue_refuses_page_parameters_outside_their_range(query):
     assert list(response.json()["error"]["details"]) == [query.split("=")[0]]
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["page_size=null", "page_size=0", "page_size=201", "cursor=a&cursor=b", "cursor=not-a-cursor"],
+)
+def test_the_audit_log_refuses_page_parameters_outside_their_range(query):
+    city = City()
+    auditor = staff(city.city, Role.AUDITOR, "監査 五郎")
+    response = _client(auditor, staff_member=True).get(f"/api/v1/digitization/audit-log/?{query}")
+    assert response.status_code == 400, response.content
+    assert _error_code(response) == "validation_failed"
+    assert list(response.json()["error"]["details"]) == [query.split("=")[0]]
+
+
+def test_the_audit_log_follows_its_own_next_link():
+    city = City()
+    auditor = staff(city.city, Role.AUDITOR, "監査 五郎")
+    client = _client(auditor, staff_member=True)
+    first = client.get("/api/v1/digitization/audit-log/?page_size=1")
+    assert first.status_code == 200, first.content
+    following = client.get(first.json()["next"])
+    assert following.status_code == 200, following.content
+    assert following.json()["results"] != first.json()["results"]
+
+
 def test_the_schema_gives_the_page_parameters_their_ranges(schema):
     listed = {p["name"]: p for p in schema["paths"]["/api/v1/applications/"]["get"]["parameters"]}
     assert listed["page"]["schema"] == {"type": "integer", "minimum": 1}
@@ -177,6 +202,16 @@ def test_the_token_endpoint_documents_429(schema):
     responses = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
     assert "429" in responses
     assert "locked_out" in responses["429"]["description"]
+
+
+def test_the_token_endpoint_takes_json_only_as_its_schema_says(schema):
+    body = schema["paths"]["/api/v1/auth/token/"]["post"]["requestBody"]
+    assert list(body["content"]) == ["application/json"]
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"email": "a@example.jp", "password": "x"}, format="multipart"
+    )
+    assert response.status_code == 415
+    assert _error_code(response) == "unsupported_media_type"
 
 
 # --- Idempotency-Key -------------------------------------------------------------------

@@ -81,13 +81,14 @@ def _absolute(name: str) -> str:
 
 # --- The signing key ---------------------------------------------------------------
 # Kept in Django's cache, generated on first use (cache.add, so concurrent first
-# requests agree on one key). Why the cache rather than a file: under runserver the
-# cache is the process's own memory, shared by the thread answering the resident's
-# browser and the thread answering our client's back-channel requests; with a shared
-# cache (Redis) several processes agree too; each test starts with an empty cache
-# (tests/conftest.py), so every test gets a fresh key and nothing is written to disk.
-# If the key is lost (restart, eviction), only verifications in flight fail: the
-# client fetches the JWKS on every verification.
+# requests agree on one key). Why the cache rather than a file: under bin/serve (one
+# gunicorn process, many threads) the cache is the process's own memory, shared by
+# the thread answering the resident's browser and the thread answering our client's
+# back-channel requests; with a shared cache (Redis) several processes agree too;
+# each test starts with an empty cache (tests/conftest.py), so every test gets a
+# fresh key and nothing is written to disk. If the key is lost (restart, eviction),
+# only verifications in flight fail: the client fetches the JWKS on every
+# verification.
 
 
 def signing_key() -> rsa.RSAPrivateKey:

@@ -14,7 +14,8 @@ rules (`page_size_from_query`, `single_value`).
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework.pagination import PageNumberPagination
+from rest_framework import exceptions
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 from core.errors import ValidationFailed
 
@@ -86,6 +87,45 @@ class StandardPagination(PageNumberPagination):
                 parameter["schema"] = {"type": "integer", "minimum": 1}
                 parameter["description"] = (
                     "A page number, 1 or more (default 1); past the last page is 404. Given once."
+                )
+            elif parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = page_size_schema(self.max_page_size)
+                parameter["description"] = (
+                    f"Results per page, 1 to {self.max_page_size} (default {self.page_size}). "
+                    "Given once."
+                )
+        return parameters
+
+
+class StrictCursorPagination(CursorPagination):
+    """Cursor pages with the same strict page parameters. A cursor that does not
+    decode is a 400 as well: DRF answers 404, which says the list is gone rather
+    than that the link was mangled. Subclasses set `ordering`."""
+
+    page_size = PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = MAX_PAGE_SIZE
+
+    def get_page_size(self, request) -> int:
+        return page_size_from_query(
+            request.query_params, default=self.page_size, maximum=self.max_page_size
+        )
+
+    def decode_cursor(self, request):
+        single_value(request.query_params, self.cursor_query_param)
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise ValidationFailed(
+                details={self.cursor_query_param: [_("This link to a page is not valid.")]}
+            ) from None
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.cursor_query_param:
+                parameter["description"] = (
+                    "From the `next` or `previous` link of another page. Given once."
                 )
             elif parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = page_size_schema(self.max_page_size)

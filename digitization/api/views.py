@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
@@ -22,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.models import Organization
 from audit.models import AuditEvent
-from core.api.pagination import StandardPagination
+from core.api.pagination import StandardPagination, StrictCursorPagination
 from core.api.parsers import JSONParser, MultiPartParser
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from digitization import exports, metrics, selectors, services
@@ -578,10 +577,9 @@ class CaseReportImportView(APIView):
 # --- The audit log ---------------------------------------------------------------------------------------------
 
 
-class AuditPagination(CursorPagination):
+class AuditPagination(StrictCursorPagination):
     ordering = "-sequence"
     page_size = 50
-    page_size_query_param = "page_size"
     max_page_size = 200
 
 
@@ -589,7 +587,11 @@ class AuditPagination(CursorPagination):
     tags=TAGS,
     summary="The audit log, newest first (cursor pages)",
     parameters=[AuditQuerySerializer],
-    responses={200: AuditEventSerializer(many=True), 403: FORBIDDEN},
+    responses={
+        200: AuditEventSerializer(many=True),
+        400: OpenApiResponse(description="validation_failed: a bad filter, page size or cursor."),
+        403: FORBIDDEN,
+    },
 )
 class AuditLogView(generics.GenericAPIView):
     queryset = AuditEvent.objects.none()  # for the schema; the selector decides
