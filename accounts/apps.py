@@ -9,8 +9,8 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from accounts import demo
         from accounts.api import schema  # noqa: F401  (registers the OpenAPI extension)
-        from accounts.navigation import NavItem, register
         from core import demo as core_demo
+        from core.navigation import NavItem, register
 
         core_demo.register("accounts", demo.seed, order=10)
 

@@ -8,6 +8,8 @@ decides permissions on its own.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
@@ -117,6 +119,19 @@ def actor_may(actor: Any, action: str, target: Any = None) -> bool:
     if target_path is None:
         return False
     return any(target_path.startswith(path) for path in paths)
+
+
+@functools.cache
+def holds(action: str) -> Callable[[Any], bool]:
+    """A predicate: does a user hold `action` anywhere? For navigation entries
+    (core.navigation), which know nothing of roles. Cached, so registering an entry
+    twice registers it once (entries compare equal)."""
+
+    def user_holds(user: Any) -> bool:
+        return actor_may(user, action)
+
+    user_holds.__name__ = f"holds_{action.replace('.', '_')}"
+    return user_holds
 
 
 def organizations_where(actor: Any, action: str) -> QuerySet[Organization]:

@@ -7,16 +7,18 @@ class ApplicationsConfig(AppConfig):
     verbose_name = _("Applications")
 
     def ready(self) -> None:
-        from accounts.navigation import NavItem, register
-        from accounts.permissions import Action
+        from accounts.permissions import Action, holds
         from applications import demo
         from core import demo as core_demo
+        from core.navigation import NavItem, register
 
         core_demo.register("applications", demo.seed, order=30)
         register(NavItem(_("My applications"), "applications:list", order=20))
         # The clerks' queue, for whoever may review applications somewhere.
         register(
-            NavItem(_("Queue"), "casework:queue", order=200, requires=Action.REVIEW_APPLICATIONS)
+            NavItem(
+                _("Queue"), "casework:queue", order=200, requires=holds(Action.REVIEW_APPLICATIONS)
+            )
         )
         from applications.payment_handlers import register as register_payment_handlers
 

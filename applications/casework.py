@@ -43,7 +43,7 @@ from applications.workflow import ACTION_LABELS, GUARDS, Transition, actor_fits,
 from audit.services import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.tasks import enqueue
-from procedures.forms import engine
+from procedures.form_engine import engine
 
 S = ApplicationStatus
 

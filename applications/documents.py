@@ -47,10 +47,10 @@ from audit.services import audit_record
 from core.errors import Conflict, NotFound
 from core.pdf import qr_png_data_uri, render_pdf
 from core.signing import canonical_json, sha256_hex, sign_digest, verify_digest
-from procedures.forms import engine
-from procedures.forms.html import answer_rows
-from procedures.forms.japanese import format_japanese_date
-from procedures.forms.text import localized_text
+from procedures.form_engine import engine
+from procedures.form_engine.html import answer_rows
+from procedures.form_engine.japanese import format_japanese_date
+from procedures.form_engine.text import localized_text
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 CODE_LENGTH = 16

@@ -41,9 +41,9 @@ from applications.workflow import (
 )
 from core.errors import NotFound, ValidationFailed
 from core.signing import canonical_json, sha256_hex, verify_digest
-from procedures.forms import engine
-from procedures.forms.html import AnswerRow, answer_rows, display_value
-from procedures.forms.text import localized_text
+from procedures.form_engine import engine
+from procedures.form_engine.html import AnswerRow, answer_rows, display_value
+from procedures.form_engine.text import localized_text
 from procedures.models import Procedure
 
 # Files a browser can show safely in place; anything else is only downloaded.

@@ -35,6 +35,7 @@ from applications.casework import (
     transition_check,
     transition_take,
 )
+from applications.hooks import case_counted
 from applications.models import (
     Application,
     ApplicationRevision,
@@ -49,11 +50,10 @@ from audit.services import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.signing import canonical_json, decrypt_text, encrypt_text, sha256_hex, sign_digest
 from core.tasks import enqueue
-from digitization.figures_cache import filings_changed
 from procedures.fees import fee_amount
-from procedures.forms import engine
-from procedures.forms.engine import FormResult
-from procedures.forms.fields import SENSITIVE_TYPES
+from procedures.form_engine import engine
+from procedures.form_engine.engine import FormResult
+from procedures.form_engine.fields import SENSITIVE_TYPES
 from procedures.models import (
     IdentityLevel,
     Procedure,
@@ -482,7 +482,7 @@ def _filing_document(application: Application, data: dict, moment, identity) -> 
 
 def _count_case(procedure: Procedure, day: date) -> None:
     month = day.replace(day=1)
-    filings_changed()  # the auditors' kept figures count the filings
+    case_counted.announce(procedure=procedure, month=month)
     updated = CaseCount.objects.filter(procedure=procedure, month=month).update(
         online_filings=F("online_filings") + 1
     )

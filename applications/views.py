@@ -15,15 +15,15 @@ from applications import selectors, services
 from applications.downloads import attachment_response, document_response
 from core.errors import DomainError, NotFound
 from procedures import selectors as procedure_selectors
-from procedures.forms import engine
-from procedures.forms.html import (
+from procedures.form_engine import engine
+from procedures.form_engine.html import (
     answer_rows,
     answers_from_post,
     error_links,
     group_button_pressed,
     step_views,
 )
-from procedures.forms.text import localized_text
+from procedures.form_engine.text import localized_text
 
 
 def _own(request: HttpRequest, pk: int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 
@@ -16,7 +17,9 @@ def check_database() -> str:
 def check_broker() -> str:
     if settings.CELERY_TASK_ALWAYS_EAGER:
         return "eager"  # no broker configured: tasks run in-process
-    from config.celery import app
+    # The project's app, which config/__init__.py made current when Django started;
+    # the kernel does not import the settings package.
+    app = current_app
 
     with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
         conn.ensure_connection(max_retries=1, timeout=2)

@@ -10,9 +10,11 @@ and the periodic sweeps (`applications.tasks.sweep_pending_documents`,
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from kombu.exceptions import KombuError, OperationalError
 
@@ -22,9 +24,22 @@ logger = logging.getLogger(__name__)
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 
 
+def task_named(name: str) -> Any:
+    """The task registered under a dotted name ("applications.tasks.issue_receipt").
+
+    Services queue their tasks by name so that they never import the task modules,
+    which import them (the tasks are the outer shell). The module is imported here,
+    when the task is first queued; by then every service module has loaded."""
+    module, _, _function = name.rpartition(".")
+    importlib.import_module(module)
+    return current_app.tasks[name]
+
+
 def publish(task: Any, *args: Any) -> bool:
-    """Send the task now; False (and a warning naming the task, ids only) when the
-    broker cannot take it."""
+    """Send the task (a task, or its dotted name) now; False (and a warning naming the
+    task, ids only) when the broker cannot take it."""
+    if isinstance(task, str):
+        task = task_named(task)
     try:
         task.apply_async(args=args, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
     except (OperationalError, KombuError, ConnectionError, OSError) as error:
@@ -37,5 +52,6 @@ def publish(task: Any, *args: Any) -> bool:
 
 
 def enqueue(task: Any, *args: Any) -> None:
-    """Publish the task after the current transaction commits (at once outside one)."""
+    """Publish the task (a task, or its dotted name) after the current transaction
+    commits (at once outside one)."""
     transaction.on_commit(lambda: publish(task, *args))

@@ -7,10 +7,14 @@ class DigitizationConfig(AppConfig):
     verbose_name = _("Digitization")
 
     def ready(self) -> None:
-        from accounts.navigation import NavItem, register
-        from accounts.permissions import Action
+        from accounts.permissions import Action, holds
+        from applications.hooks import case_counted
         from core import demo as core_demo
-        from digitization import demo
+        from core.navigation import NavItem, register
+        from digitization import demo, figures_cache
+
+        # The auditors' kept figures count the platform's filings.
+        case_counted.subscribe(figures_cache.on_case_counted)
 
         # After the procedures (20) and the demo casework (30).
         core_demo.register("digitization", demo.seed, order=60)
@@ -19,7 +23,7 @@ class DigitizationConfig(AppConfig):
                 _("Digitization"),
                 "digitization:dashboard",
                 order=400,
-                requires=Action.AUDIT_DIGITIZATION,
+                requires=holds(Action.AUDIT_DIGITIZATION),
             )
         )
         register(
@@ -27,7 +31,7 @@ class DigitizationConfig(AppConfig):
                 _("Case figures"),
                 "digitization:reports",
                 order=410,
-                requires=Action.REPORT_INVENTORY,
+                requires=holds(Action.REPORT_INVENTORY),
             )
         )
         register(
@@ -35,7 +39,7 @@ class DigitizationConfig(AppConfig):
                 _("Audit log"),
                 "digitization:audit_log",
                 order=420,
-                requires=Action.VIEW_AUDIT_LOG,
+                requires=holds(Action.VIEW_AUDIT_LOG),
             )
         )
         register(NavItem(_("Open data"), "open_data:index", order=900, anonymous=True))

@@ -5,7 +5,7 @@
   effect on the stages, the snapshots. Every change to them (digitization.totals,
   snapshot_take) replaces the token.
 - FILINGS: the platform's own filings (applications.CaseCount), replaced by each
-  submission (applications.services).
+  submission (applications.hooks.case_counted, subscribed in digitization/apps.py).
 
 A token is replaced right away and again when the changing transaction commits:
 a request that read the old token, or the old rows while the change was under
@@ -113,3 +113,8 @@ def kept(
     """`compute()`, or what it returned for the same key while none of the
     generations it `depends_on` was replaced."""
     return kept_all([Kept(key_parts, compute, depends_on)])[0]
+
+
+def on_case_counted(**_details: Any) -> None:
+    """Listener of applications.hooks.case_counted."""
+    filings_changed()

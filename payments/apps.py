@@ -7,8 +7,8 @@ class PaymentsConfig(AppConfig):
     verbose_name = _("Payments")
 
     def ready(self) -> None:
-        from accounts.navigation import NavItem, register
-        from accounts.permissions import Action
+        from accounts.permissions import Action, holds
+        from core.navigation import NavItem, register
         from payments.providers import register_provider
         from payments.providers.sandbox import SandboxDeferredProvider, SandboxProvider
 
@@ -20,6 +20,6 @@ class PaymentsConfig(AppConfig):
                 _("Payment reconciliation"),
                 "payments:reconciliation",
                 order=400,
-                requires=Action.AUDIT_DIGITIZATION,
+                requires=holds(Action.AUDIT_DIGITIZATION),
             )
         )

@@ -7,9 +7,9 @@ class ProceduresConfig(AppConfig):
     verbose_name = _("Procedures")
 
     def ready(self) -> None:
-        from accounts.navigation import NavItem, register
-        from accounts.permissions import Action
+        from accounts.permissions import Action, holds
         from core import demo as core_demo
+        from core.navigation import NavItem, register
         from procedures import demo
 
         core_demo.register("procedures", demo.seed, order=20)
@@ -20,6 +20,6 @@ class ProceduresConfig(AppConfig):
                 _("Manage procedures"),
                 "procedures:builder_list",
                 order=300,
-                requires=Action.MANAGE_PROCEDURES,
+                requires=holds(Action.MANAGE_PROCEDURES),
             )
         )

@@ -24,9 +24,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import ValidationFailed
-from procedures.forms.conditions import referenced_fields
-from procedures.forms.definition import definition_schema
-from procedures.forms.text import localized_text
+from procedures.form_engine.conditions import referenced_fields
+from procedures.form_engine.definition import definition_schema
+from procedures.form_engine.text import localized_text
 
 UP, DOWN = "up", "down"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

@@ -18,9 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organization
 from accounts.permissions import Action, organizations_where
 from procedures import builder
-from procedures.forms.conditions import OPERATORS
-from procedures.forms.definition import PREFILL_TYPES, definition_schema
-from procedures.forms.text import localized_text
+from procedures.form_engine.conditions import OPERATORS
+from procedures.form_engine.definition import PREFILL_TYPES, definition_schema
+from procedures.form_engine.text import localized_text
 from procedures.models import (
     ANNUAL_VOLUME_MAX,
     Category,

@@ -49,8 +49,8 @@ from procedures.builder_forms import (
     StepForm,
     WorkflowForm,
 )
-from procedures.forms import engine, html
-from procedures.forms.text import localized_text
+from procedures.form_engine import engine, html
+from procedures.form_engine.text import localized_text
 from procedures.models import Procedure, ProcedureVersion, VersionState
 from procedures.policy import EXEMPT, FAIL, PASS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from procedures.forms.conditions import evaluate
+from procedures.form_engine.conditions import evaluate
 
 
 def fee_amount(fee: Mapping[str, Any], answers: Mapping[str, Any]) -> int:

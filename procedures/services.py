@@ -5,7 +5,7 @@ Rules enforced here, for the builder pages, the API and code alike:
   ancestor manages a procedure;
 - a published version never changes; editing happens in the single draft;
 - a draft must always be valid against the JSON Schema of the format; the finer
-  rules (see procedures.forms.definition) and the five-less policy check must
+  rules (see procedures.form_engine.definition) and the five-less policy check must
   pass before it is published;
 - at most one version is published at a time; publishing retires the previous one.
 """
@@ -26,7 +26,7 @@ from accounts.models import Organization
 from accounts.permissions import Action, actor_may
 from audit.services import audit_record
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
-from procedures.forms.definition import (
+from procedures.form_engine.definition import (
     Problem,
     document_problems,
     schema_problems,

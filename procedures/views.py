@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.identity.selectors import verified_identity
 from core.errors import NotFound
 from procedures import selectors
-from procedures.forms.html import describe_condition
-from procedures.forms.text import localized_text
+from procedures.form_engine.html import describe_condition
+from procedures.form_engine.text import localized_text
 from procedures.models import Category, Filer, IdentityLevel, LifeEvent
 from procedures.policy import EXEMPT, PASS
 

@@ -17,8 +17,8 @@ from rest_framework import serializers
 
 from applications.selectors import resident_events, resident_next_step
 from applications.services import reveal
-from procedures.forms import engine
-from procedures.forms.fields import SENSITIVE_TYPES, mask
+from procedures.form_engine import engine
+from procedures.form_engine.fields import SENSITIVE_TYPES, mask
 
 ANSWERS_HELP = (
     "Answers keyed by field key (a repeating group's answer is a list of such "

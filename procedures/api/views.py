@@ -35,9 +35,9 @@ from procedures.api.serializers import (
     ProcedureVersionSummarySerializer,
     ProcedureVersionUpdateSerializer,
 )
-from procedures.forms.definition import definition_schema
-from procedures.forms.fields import postal_lookup
-from procedures.forms.japanese import normalize_postal_code
+from procedures.form_engine.definition import definition_schema
+from procedures.form_engine.fields import postal_lookup
+from procedures.form_engine.japanese import normalize_postal_code
 from procedures.models import Exemption, Procedure, ProcedureVersion
 
 # Authenticated, second factor passed (the defaults), plus the role.

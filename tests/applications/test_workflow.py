@@ -41,7 +41,7 @@ from applications.services import (
 )
 from audit.models import AuditEvent
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from procedures.forms.definition import definition_schema, workflow_problems
+from procedures.form_engine.definition import definition_schema, workflow_problems
 from procedures.services import DefinitionInvalid
 from tests.factories import (
     MY_NUMBER,

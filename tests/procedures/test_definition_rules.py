@@ -6,8 +6,8 @@ import copy
 import pytest
 from django.utils import translation
 
-from procedures.forms import definition
-from procedures.forms.definition import Problem
+from procedures.form_engine import definition
+from procedures.form_engine.definition import Problem
 
 
 def field(key, kind, **attributes):

@@ -11,10 +11,10 @@ from django.utils import timezone, translation
 from stdnum.jp import cn as corporate_number
 from stdnum.jp import in_ as individual_number
 
-from procedures.forms import engine
-from procedures.forms.conditions import evaluate
-from procedures.forms.fields import CLEANERS, mask
-from procedures.forms.japanese import format_japanese_date, format_phone, parse_date
+from procedures.form_engine import engine
+from procedures.form_engine.conditions import evaluate
+from procedures.form_engine.fields import CLEANERS, mask
+from procedures.form_engine.japanese import format_japanese_date, format_phone, parse_date
 
 # --- Helpers -------------------------------------------------------------------------------
 
@@ -1298,7 +1298,7 @@ def test_trailing_zeros_do_not_count_as_decimal_places():
 def test_postal_codes_are_looked_up_from_several_threads_at_once():
     import threading
 
-    from procedures.forms.fields import postal_lookup
+    from procedures.form_engine.fields import postal_lookup
 
     results, errors = [], []
 

@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 from stdnum.jp import cn as corporate_number
 from stdnum.jp import in_ as individual_number
 
-from procedures.forms import definition, engine
-from procedures.forms.conditions import OPERATORS, evaluate, referenced_fields
-from procedures.forms.fields import postal_lookup
-from procedures.forms.japanese import (
+from procedures.form_engine import definition, engine
+from procedures.form_engine.conditions import OPERATORS, evaluate, referenced_fields
+from procedures.form_engine.fields import postal_lookup
+from procedures.form_engine.japanese import (
     format_japanese_date,
     format_phone,
     normalize_phone,

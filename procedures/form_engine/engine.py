@@ -14,8 +14,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from procedures.forms.conditions import evaluate
-from procedures.forms.fields import CLEANERS, MAX_ITEMS, Invalid, is_empty
+from procedures.form_engine.conditions import evaluate
+from procedures.form_engine.fields import CLEANERS, MAX_ITEMS, Invalid, is_empty
 
 
 @dataclass

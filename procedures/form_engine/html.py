@@ -16,10 +16,16 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from procedures.forms.conditions import evaluate, referenced_fields
-from procedures.forms.fields import ADDRESS_PARTS, FILE_TYPES_DEFAULT, MAX_ITEMS, NAME_PARTS, mask
-from procedures.forms.japanese import format_japanese_date, format_phone
-from procedures.forms.text import localized_text
+from procedures.form_engine.conditions import evaluate, referenced_fields
+from procedures.form_engine.fields import (
+    ADDRESS_PARTS,
+    FILE_TYPES_DEFAULT,
+    MAX_ITEMS,
+    NAME_PARTS,
+    mask,
+)
+from procedures.form_engine.japanese import format_japanese_date, format_phone
+from procedures.form_engine.text import localized_text
 
 PREFIX = "f"
 PART_LABELS = {

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from stdnum.jp import cn as corporate_number
 from stdnum.jp import in_ as individual_number
 
-from procedures.forms.japanese import (
+from procedures.form_engine.japanese import (
     format_japanese_date,
     is_katakana,
     normalize_phone,
@@ -31,7 +31,7 @@ from procedures.forms.japanese import (
     parse_date,
     to_katakana,
 )
-from procedures.forms.text import localized_text
+from procedures.form_engine.text import localized_text
 
 # Text answers are bounded even when the definition sets no limit.
 DEFAULT_MAX_LENGTH = {"text": 200, "textarea": 4000}

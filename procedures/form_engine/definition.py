@@ -15,8 +15,8 @@ from typing import Any
 from django.utils.translation import gettext as _
 from jsonschema import Draft202012Validator
 
-from procedures.forms.conditions import referenced_fields
-from procedures.forms.fields import DEFAULT_MAX_LENGTH, MAX_ITEMS
+from procedures.form_engine.conditions import referenced_fields
+from procedures.form_engine.fields import DEFAULT_MAX_LENGTH, MAX_ITEMS
 
 SCHEMA_PATH = (
     Path(__file__).resolve().parent.parent / "schemas" / "procedure-definition.schema.json"

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from procedures.forms.fields import is_empty
+from procedures.form_engine.fields import is_empty
 
 OPERATORS = (
     "equals",

@@ -1,5 +1,7 @@
 """Role-aware navigation. Each app registers its entries at start-up (in its
-AppConfig.ready), so accounts never imports the apps above it."""
+AppConfig.ready), so the kernel never imports the apps above it. Who may see an
+entry is a predicate on the user, so the kernel needs no notion of roles: apps
+build one with `accounts.permissions.holds(action)`."""
 
 from __future__ import annotations
 
@@ -9,17 +11,14 @@ from typing import Any
 
 from django.urls import reverse
 
-from accounts.permissions import actor_may
-
 
 @dataclass(frozen=True)
 class NavItem:
     label: Any  # lazy translation
     url_name: str
     order: int = 100
-    # None: everyone signed in. Otherwise an Action the user must hold somewhere,
-    # or a predicate on the user.
-    requires: str | Callable[[Any], bool] | None = None
+    # None: everyone signed in. Otherwise a predicate on the signed-in user.
+    requires: Callable[[Any], bool] | None = None
     anonymous: bool = False
 
     def visible_to(self, user: Any) -> bool:
@@ -27,9 +26,7 @@ class NavItem:
             return self.anonymous
         if self.requires is None:
             return True
-        if callable(self.requires):
-            return bool(self.requires(user))
-        return actor_may(user, self.requires)
+        return bool(self.requires(user))
 
 
 _items: list[NavItem] = []
@@ -46,3 +43,9 @@ def navigation_for(user: Any) -> list[dict[str, str]]:
         for item in sorted(_items, key=lambda entry: entry.order)
         if item.visible_to(user)
     ]
+
+
+def navigation(request) -> dict[str, list[dict[str, str]]]:
+    """Context processor: the entries the request's user may see."""
+    user = getattr(request, "user", None)
+    return {"navigation": navigation_for(user) if user is not None else []}
