@@ -19,14 +19,3 @@ def _check_character(body: str) -> str:
 def new_reference() -> str:
     body = "".join(secrets.choice(ALPHABET) for _ in range(8))
     return f"{body[:4]}-{body[4:]}-{_check_character(body)}"
-
-
-def normalize_reference(text: str) -> str | None:
-    """The canonical form of a typed reference, or None if it is not valid."""
-    cleaned = "".join(ch for ch in text.upper() if ch not in " -")
-    if len(cleaned) != 9 or any(ch not in ALPHABET for ch in cleaned):
-        return None
-    body, check = cleaned[:8], cleaned[8]
-    if _check_character(body) != check:
-        return None
-    return f"{body[:4]}-{body[4:]}-{check}"

@@ -12,7 +12,6 @@ table next to it."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -76,16 +75,6 @@ def _open(uid: str, width: int, height: int, title: str, desc: str) -> str:
 
 
 # --- Line chart: the rates over time against the target ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class Series:
-    label: str
-    values: Sequence[float | None]  # fractions, 0..1
-    colour: str
-    dash: str  # stroke-dasharray, "" for solid
-    marker: str  # circle, square, triangle
-    width: float = 2.5
 
 
 SERIES_STYLES = [

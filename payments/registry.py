@@ -73,9 +73,5 @@ def subject_handler(kind: str) -> SubjectHandler:
         raise NotFound() from error
 
 
-def registered_kinds() -> list[str]:
-    return sorted(_handlers)
-
-
 def resolve_subject(kind: str, subject_id: int, *, lock: bool = False) -> PaymentSubject | None:
     return subject_handler(kind).resolve(subject_id, lock=lock)

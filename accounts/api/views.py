@@ -15,7 +15,7 @@ from accounts.api.serializers import (
     TokenSerializer,
 )
 from accounts.identity.selectors import verified_identity
-from core.api.parsers import JSONParser
+from core.api.responses import JSON_ONLY
 
 TAGS = ["auth"]
 
@@ -30,7 +30,7 @@ class TokenObtainView(APIView):
     throttle_scope = "token"
     # JSON only, as documented: a form body would also make an API generated from
     # the schema (openapi-python-client) emit an operation that does not import.
-    parser_classes = [JSONParser]
+    parser_classes = JSON_ONLY
 
     @extend_schema(
         request=TokenRequestSerializer,

@@ -46,19 +46,15 @@ from applications.queue import (
     filters_from_query,
 )
 from core.api.pagination import page_size_from_query, page_size_schema, single_value
-from core.api.parsers import JSONParser
+from core.api.responses import INVALID, JSON_ONLY, not_found
 from core.errors import NotFound, PermissionDenied
 
 TAGS = ["casework (staff)"]
-JSON_ONLY = [JSONParser]
 
-NOT_FOUND = OpenApiResponse(
-    description="not_found: unknown, or outside the organizations where you review."
-)
+NOT_FOUND = not_found("outside the organizations where you review")
 NOT_STAFF = OpenApiResponse(
     description="not_allowed: you do not review applications; otp_required: second factor missing."
 )
-INVALID = OpenApiResponse(description="validation_failed, with field errors in `details`.")
 
 QUEUE_PARAMETERS = [
     OpenApiParameter("procedure", str, description="Code of one procedure."),

@@ -28,27 +28,21 @@ from applications.api.serializers import (
 from applications.downloads import attachment_response, document_response
 from applications.models import Application
 from applications.uploads import CONTENT_TYPES
-from core.api.parsers import JSONParser, MultiPartParser
+from core.api.parsers import MultiPartParser
+from core.api.responses import INVALID, JSON_ONLY, for_schema_only, not_found
 from core.errors import NotFound
 from procedures.selectors import published_procedure
 
 TAGS = ["applications (resident)"]
 # Bodies are JSON documents; attachments have their own endpoint.
-JSON_ONLY = [JSONParser]
 
-NOT_FOUND = OpenApiResponse(description="not_found: unknown, or not yours.")
-INVALID = OpenApiResponse(description="validation_failed, with field errors in `details`.")
+NOT_FOUND = not_found("not yours")
 NOT_A_DRAFT = OpenApiResponse(description="not_a_draft: already submitted.")
 # An attached file is served with the media type of the kind its content was
 # checked to be (applications/uploads.py), so the schema lists each of them.
 ATTACHMENT_FILE = {
     (200, media_type): OpenApiTypes.BINARY for media_type in sorted(set(CONTENT_TYPES.values()))
 }
-
-
-def _fake(view) -> bool:
-    """Schema generation builds views without a caller or URL arguments."""
-    return getattr(view, "swagger_fake_view", False)
 
 
 def _detail(application: Application, **kwargs) -> Response:
@@ -63,7 +57,7 @@ class ApplicationListView(generics.ListAPIView):
     serializer_class = ApplicationSerializer
 
     def get_queryset(self):
-        if _fake(self):
+        if for_schema_only(self):
             return Application.objects.none()
         # Lists do not need the (large) definition of each pinned version.
         return selectors.applications_of(self.request.user).defer("version__definition")

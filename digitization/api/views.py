@@ -22,7 +22,8 @@ from rest_framework.views import APIView
 from accounts.models import Organization
 from audit.models import AuditEvent
 from core.api.pagination import StandardPagination, StrictCursorPagination
-from core.api.parsers import JSONParser, MultiPartParser
+from core.api.parsers import MultiPartParser
+from core.api.responses import FORBIDDEN, INVALID, JSON_ONLY, for_schema_only, not_found
 from core.errors import NotFound, PermissionDenied, ValidationFailed
 from digitization import exports, metrics, selectors, services
 from digitization.api.filters import CaseReportFilter, InventoryFilter
@@ -64,9 +65,7 @@ TAGS = ["digitization (auditor)"]
 DEPARTMENT_TAGS = ["digitization (department)"]
 OPEN_TAGS = ["open data"]
 
-NOT_FOUND = OpenApiResponse(description="not_found: unknown, or outside your organizations.")
-FORBIDDEN = OpenApiResponse(description="permission_denied: you do not hold the role.")
-INVALID = OpenApiResponse(description="validation_failed, with field errors in `details`.")
+NOT_FOUND = not_found("outside your organizations")
 REJECTED = OpenApiResponse(
     description="import_rejected: nothing was imported; `details` lists every problem as "
     "{row, column, message} (the header is row 1)."
@@ -79,10 +78,6 @@ class StreamedExport(APIView):
 
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)
-
-
-def _fake(view) -> bool:
-    return getattr(view, "swagger_fake_view", False)
 
 
 def _query(serializer_class, request) -> dict[str, Any]:
@@ -196,7 +191,7 @@ class _EntryPage(generics.GenericAPIView):
         raise NotImplementedError
 
     def get_queryset(self):
-        if _fake(self):
+        if for_schema_only(self):
             return InventoryEntry.objects.none()
         return self.entries().order_by("-annual_volume", "code")
 
@@ -216,7 +211,7 @@ class ProcedureListView(_EntryPage):
 
     permission_classes = READERS
     serializer_class = ProcedureSerializer
-    parser_classes = [JSONParser]
+    parser_classes = JSON_ONLY
 
     def entries(self):
         return selectors.inventory_for(self.request.user)
@@ -285,7 +280,7 @@ def _record(entry: InventoryEntry) -> dict[str, Any]:
 @extend_schema(tags=TAGS)
 class ProcedureDetailView(APIView):
     permission_classes = READERS
-    parser_classes = [JSONParser]
+    parser_classes = JSON_ONLY
 
     @extend_schema(
         summary="One procedure of the inventory",
@@ -521,10 +516,10 @@ class CaseReportListView(generics.GenericAPIView):
     pagination_class = StandardPagination
     serializer_class = CaseReportSerializer
     filterset_class = CaseReportFilter
-    parser_classes = [JSONParser]
+    parser_classes = JSON_ONLY
 
     def get_queryset(self):
-        if _fake(self):
+        if for_schema_only(self):
             return CaseReport.objects.none()
         return selectors.case_reports_for(self.request.user).order_by("-month", "entry__code")
 

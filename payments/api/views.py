@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.parsers import JSONParser
+from core.api.responses import INVALID, JSON_ONLY, NOT_FOUND, for_schema_only
 from core.errors import ValidationFailed
 from payments import selectors, services
 from payments.api.serializers import (
@@ -35,11 +35,8 @@ RESIDENT = ["payments (resident)"]
 STAFF = ["payments (staff)"]
 AUDITOR = ["payments (auditor)"]
 PROVIDER = ["payments (provider webhooks)"]
-JSON_ONLY = [JSONParser]
 SUBJECT_KIND = "application"
 
-NOT_FOUND = OpenApiResponse(description="not_found: unknown, or not yours to see.")
-INVALID = OpenApiResponse(description="validation_failed, with field errors in `details`.")
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",
     # What payments.services._valid_key accepts (surrounding spaces are dropped).
@@ -56,10 +53,6 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-def _fake(view) -> bool:
-    return getattr(view, "swagger_fake_view", False)
-
-
 @extend_schema(tags=RESIDENT)
 class PaymentListView(generics.ListAPIView):
     """Payments the caller may see: their own, and for staff those made to their
@@ -69,7 +62,7 @@ class PaymentListView(generics.ListAPIView):
     serializer_class = PaymentSerializer
 
     def get_queryset(self):
-        if _fake(self):
+        if for_schema_only(self):
             return Payment.objects.none()
         payments = selectors.payments_visible_to(self.request.user).prefetch_related("refunds")
         application = self.request.query_params.get("application", "")
@@ -222,7 +215,7 @@ class ReconciliationIssueListView(generics.ListAPIView):
     serializer_class = ReconciliationIssueSerializer
 
     def get_queryset(self):
-        if _fake(self):
+        if for_schema_only(self):
             return ReconciliationIssue.objects.none()
         issues = selectors.reconciliation_issues_for(self.request.user)
         state = self.request.query_params.get("state", "open")
@@ -244,7 +237,7 @@ class ReconciliationRunListView(generics.ListAPIView):
     serializer_class = ReconciliationRunSerializer
 
     def get_queryset(self):
-        if _fake(self):
+        if for_schema_only(self):
             return ReconciliationRun.objects.none()
         return selectors.reconciliation_runs_for(self.request.user)
 

@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.parsers import JSONParser
+from core.api.responses import FORBIDDEN, INVALID, JSON_ONLY, NOT_FOUND, for_schema_only
 from core.errors import NotFound
 from procedures import selectors, services
 from procedures.api.filters import CatalogueFilter, ExemptionFilter, ManagedProcedureFilter
@@ -44,19 +44,10 @@ from procedures.models import Exemption, Procedure, ProcedureVersion
 MANAGERS = [*APIView.permission_classes, MayManageProcedures]
 AUDITORS = [*APIView.permission_classes, MayDecideExemptions]
 # Bodies are JSON documents; no forms or uploads.
-JSON_ONLY = [JSONParser]
 
-NOT_FOUND = OpenApiResponse(description="not_found: unknown, or not yours to see.")
-INVALID = OpenApiResponse(description="validation_failed, with field errors in `details`.")
 DEFINITION_INVALID = OpenApiResponse(
     description="definition_invalid: `details` lists every problem as {path, message}."
 )
-FORBIDDEN = OpenApiResponse(description="permission_denied.")
-
-
-def _fake(view) -> bool:
-    """Schema generation builds views without a caller or URL arguments."""
-    return getattr(view, "swagger_fake_view", False)
 
 
 # --- The public catalogue ------------------------------------------------------------
@@ -149,7 +140,7 @@ class ManagedProcedureListView(generics.ListAPIView):
     filterset_class = ManagedProcedureFilter
 
     def get_queryset(self):
-        if _fake(self):
+        if for_schema_only(self):
             return Procedure.objects.none()
         return selectors.managed_procedures_overview(self.request.user)
 
@@ -223,7 +214,7 @@ class VersionListView(generics.ListAPIView):
     serializer_class = ProcedureVersionSummarySerializer
 
     def get_queryset(self):
-        if _fake(self):
+        if for_schema_only(self):
             return ProcedureVersion.objects.none()
         return selectors.managed_versions(self.request.user, self.kwargs["code"])
 
@@ -380,7 +371,7 @@ class ProcedureExemptionListView(generics.ListAPIView):
     serializer_class = ExemptionSerializer
 
     def get_queryset(self):
-        if _fake(self):
+        if for_schema_only(self):
             return Exemption.objects.none()
         return selectors.managed_exemptions(self.request.user, self.kwargs["code"])
 
@@ -417,7 +408,7 @@ class AuditorExemptionListView(generics.ListAPIView):
     filterset_class = ExemptionFilter
 
     def get_queryset(self):
-        if _fake(self):
+        if for_schema_only(self):
             return Exemption.objects.none()
         return selectors.exemptions_for_auditor(self.request.user)
 
