@@ -67,6 +67,22 @@ ensure_system_packages() {
     fi
 }
 
+ensure_node_packages() {
+    # The independent implementations the edge tests start (tests/edges), from the
+    # npm registry at the versions their package-lock.json pins.
+    local directory="$1"
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        apt_install nodejs npm || return 1
+    fi
+    local stamp="$directory/node_modules/.installed-$(sha256sum "$directory/package-lock.json" | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        say "Installing the npm packages of $directory"
+        (cd "$directory" && npm ci --no-audit --no-fund --loglevel=error) \
+            || { echo "npm ci failed in $directory." >&2; return 1; }
+        touch "$stamp"
+    fi
+}
+
 compile_messages() {
     "$PY" manage.py compilemessages --ignore=.venv -v0
 }
