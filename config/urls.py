@@ -31,6 +31,7 @@ urlpatterns = [
     path("manage/procedures/", include("procedures.urls")),
     path("digitization/", include("digitization.urls")),
     path("open-data/", include("digitization.public_urls")),
+    path("deliveries/", include("deliveries.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "payments",
     "applications",
     "digitization",
+    "deliveries",
 ]
 
 MIDDLEWARE = [
@@ -215,6 +216,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {
+    # Deliveries to back-office systems: retries that are due, and first attempts
+    # whose task never reached the broker (docs/deliveries.md).
+    "deliveries-sweep-due": {
+        "task": "deliveries.tasks.sweep_due_deliveries",
+        "schedule": crontab(minute="*"),
+    },
     "audit-verify-chain-nightly": {
         "task": "audit.tasks.verify_audit_chain",
         "schedule": crontab(hour=3, minute=15),
@@ -500,3 +507,17 @@ DIGITIZATION_TARGET = env.float("DIGITIZATION_TARGET", default=0.98)
 # figures_cache.py: every change to them outdates them at once, so this only bounds
 # the cache's memory); 0 computes them on every request.
 DIGITIZATION_OVERVIEW_CACHE_SECONDS = env.int("DIGITIZATION_OVERVIEW_CACHE_SECONDS", default=600)
+
+# --- Deliveries to back-office systems (docs/deliveries.md) -------------------------------
+# Seconds to wait after each failed attempt: 11 attempts over about 40 hours, so a
+# receiver that is down for a day loses nothing.
+DELIVERY_RETRY_DELAYS = [30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 43200]
+DELIVERY_TIMEOUT_SECONDS = env.int("DELIVERY_TIMEOUT_SECONDS", default=10)
+# How long the links to a delivery's files work (each attempt makes new ones).
+DELIVERY_LINK_MAX_AGE = env.int("DELIVERY_LINK_MAX_AGE", default=3600)
+# After a secret rotation the previous secret signs too, for this long.
+DELIVERY_SECRET_OVERLAP_HOURS = env.int("DELIVERY_SECRET_OVERLAP_HOURS", default=24)
+# Webhooks must use HTTPS and a public address unless these say otherwise (local
+# systems, tests): the platform must not be made to call its own network.
+DELIVERY_ALLOW_HTTP = env.bool("DELIVERY_ALLOW_HTTP", default=False)
+DELIVERY_ALLOW_PRIVATE_ADDRESSES = env.bool("DELIVERY_ALLOW_PRIVATE_ADDRESSES", default=False)

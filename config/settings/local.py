@@ -39,3 +39,7 @@ if IDENTITY_SANDBOX_ENABLED and not env("OIDC_RP_CLIENT_SECRET", default=""):
 # The sandbox payment gateways (card / QR page, payment numbers) so that fees can be
 # paid offline (docs/payments.md).
 PAYMENTS_SANDBOX_ENABLED = env.bool("PAYMENTS_SANDBOX_ENABLED", default=True)
+
+# Deliveries may go to systems on this machine or the local network, over HTTP.
+DELIVERY_ALLOW_HTTP = env.bool("DELIVERY_ALLOW_HTTP", default=True)
+DELIVERY_ALLOW_PRIVATE_ADDRESSES = env.bool("DELIVERY_ALLOW_PRIVATE_ADDRESSES", default=True)
