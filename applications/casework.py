@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from accounts.permissions import Action, actor_may
+from accounts.permissions import Action, actor_may, organizations_where
 from accounts.services import notify
 from applications.business_days import add_business_days, business_days_between
 from applications.models import (
@@ -205,12 +205,6 @@ def transition_take(
     )
 
 
-def _issue_decision_task():
-    from applications.tasks import issue_decision
-
-    return issue_decision
-
-
 def _application_link(application: Application) -> str:
     return reverse("applications:detail", args=[application.pk])
 
@@ -274,8 +268,7 @@ def workflow_act(
             locked.decided_by = actor
             locked.decided_at = now
             locked.decision_reason = comment
-            application_id = locked.pk
-            enqueue(_issue_decision_task(), application_id)
+            enqueue("applications.tasks.issue_decision", locked.pk)
         elif action == "payment_settled":
             clock_start(locked, now)
         transition_take(locked, actor, transition, comment)
@@ -398,8 +391,6 @@ def applications_bulk_assign(
 def claimable(actor: Any) -> QuerySet[Application]:
     """What `claim next` chooses from: waiting in the queue, on nobody else's desk,
     of procedures the actor may review."""
-    from accounts.permissions import organizations_where
-
     return Application.objects.filter(
         Q(assignee__isnull=True) | Q(assignee=actor),
         status__in=[S.SUBMITTED, S.RESUBMITTED],

@@ -47,6 +47,7 @@ from audit.services import audit_record
 from core.errors import Conflict, NotFound
 from core.pdf import qr_png_data_uri, render_pdf
 from core.signing import canonical_json, sha256_hex, sign_digest, verify_digest
+from payments.selectors import receipt_facts
 from procedures.form_engine import engine
 from procedures.form_engine.html import answer_rows
 from procedures.form_engine.japanese import format_japanese_date
@@ -493,8 +494,6 @@ def payment_receipt_issue(*, application_id: int, payment_id: int) -> IssuedDocu
     once per application (as the receipt and the decision), signed and verifiable at
     /verify/ like them. It states the amount received, what for, how and when it was
     paid, and who received it; it appears among the resident's documents."""
-    from payments.selectors import receipt_facts
-
     facts = receipt_facts(payment_id=payment_id)
     if facts is None or (facts.subject_kind, facts.subject_id) != ("application", application_id):
         raise NotFound()

@@ -21,6 +21,8 @@ import logging
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from applications.casework import workflow_act
+from applications.documents import payment_receipt_issue
 from applications.models import (
     Application,
     ApplicationStatus,
@@ -100,10 +102,6 @@ def application_payment_settled(subject_id: int, payment_id: int) -> bool:
     """Move the application on now that its fee is paid, and issue the payment
     receipt. Idempotent: called again (task retry, reconciliation) it finds the
     application already moved and the receipt already issued."""
-    from applications.casework import workflow_act
-    from applications.documents import payment_receipt_issue
-    from applications.tasks import issue_decision
-
     application = Application.objects.filter(pk=subject_id).first()
     if application is None:
         return False
@@ -119,7 +117,7 @@ def application_payment_settled(subject_id: int, payment_id: int) -> bool:
         application.status in (S.APPROVED, S.REJECTED)
         and not application.documents.filter(kind=DocumentKind.DECISION).exists()
     ):
-        enqueue(issue_decision, subject_id)
+        enqueue("applications.tasks.issue_decision", subject_id)
         moved = True
     payment_receipt_issue(application_id=subject_id, payment_id=payment_id)
     return moved

@@ -496,13 +496,6 @@ def _count_case(procedure: Procedure, day: date) -> None:
             )
 
 
-def _issue_receipt_task():
-    # Imported late: the task module imports the documents module, which uses this one.
-    from applications.tasks import issue_receipt
-
-    return issue_receipt
-
-
 def _sign_revision(locked: Application, result_data: dict, moment, identity) -> ApplicationRevision:
     """Freeze the validated answers as the next signed revision of the filing: the
     canonical JSON of procedure version, answers, attachment digests, applicant and
@@ -611,8 +604,7 @@ def _submit(actor: Any, application: Application | int) -> Application:
         event_record(locked, actor, "submitted", before=ApplicationStatus.DRAFT)
         _count_case(locked.procedure, timezone.localdate(moment))
         # The receipt (受付票) is rendered by a worker once the filing is committed.
-        application_id = locked.pk
-        enqueue(_issue_receipt_task(), application_id)
+        enqueue("applications.tasks.issue_receipt", locked.pk)
         audit_record(
             actor=actor,
             action="applications.submitted",
