@@ -14,7 +14,8 @@ from django.utils import translation
 from accounts.models import Role
 from audit.models import AuditEvent
 from core.errors import ValidationFailed
-from procedures import builder, services
+from procedures import services
+from procedures.builder import diff, edits, lookup
 from procedures.models import Procedure, ProcedureVersion, VersionState
 from tests.factories import PASSWORD, MembershipFactory, confirmed_totp, current_code
 
@@ -76,60 +77,60 @@ def _keys(definition, step=0):
 
 def test_adding_a_field_returns_a_new_definition_and_leaves_the_old_one_alone():
     original = copy.deepcopy(DEFINITION)
-    changed = builder.add_field(DEFINITION, _text_field("phone_note"), step="applicant")
+    changed = edits.add_field(DEFINITION, _text_field("phone_note"), step="applicant")
     assert _keys(changed) == ["full_name", "kind", "phone_note"]
     assert original == DEFINITION
 
 
 def test_a_field_key_must_be_unique_in_the_whole_form():
     with pytest.raises(ValidationFailed) as refusal:
-        builder.add_field(DEFINITION, _text_field("company"), step="applicant")
+        edits.add_field(DEFINITION, _text_field("company"), step="applicant")
     assert "key" in refusal.value.details
 
 
 def test_a_sub_field_goes_into_its_group_and_groups_do_not_nest():
-    with_group = builder.add_field(
+    with_group = edits.add_field(
         DEFINITION,
         {"key": "staff", "type": "group", "label": {"ja": "従業員"}},
         step="business",
     )
-    with_sub = builder.add_field(with_group, _text_field("staff_name"), group="staff")
-    group = builder.find_field(with_sub, "staff")
+    with_sub = edits.add_field(with_group, _text_field("staff_name"), group="staff")
+    group = lookup.find_field(with_sub, "staff")
     assert [sub["key"] for sub in group["fields"]] == ["staff_name"]
     with pytest.raises(ValidationFailed):
-        builder.add_field(
+        edits.add_field(
             with_sub, {"key": "inner", "type": "group", "label": {"ja": "内"}}, group="staff"
         )
 
 
 def test_moving_a_field_swaps_it_with_its_neighbour_and_stops_at_the_edges():
-    moved = builder.move_field(DEFINITION, "kind", builder.UP)
+    moved = edits.move_field(DEFINITION, "kind", edits.UP)
     assert _keys(moved) == ["kind", "full_name"]
     with pytest.raises(ValidationFailed):
-        builder.move_field(moved, "kind", builder.UP)
+        edits.move_field(moved, "kind", edits.UP)
 
 
 def test_a_move_that_would_put_a_condition_before_the_field_it_reads_is_refused():
-    definition = builder.add_field(
+    definition = edits.add_field(
         DEFINITION,
         _text_field("reason", condition={"field": "kind", "op": "equals", "value": "person"}),
         step="applicant",
     )
     with pytest.raises(ValidationFailed) as refusal:
-        builder.move_field(definition, "reason", builder.UP)
+        edits.move_field(definition, "reason", edits.UP)
     assert "kind" in str(refusal.value.message)
 
 
 def test_removing_a_field_that_a_condition_reads_is_refused_naming_the_condition():
     with pytest.raises(ValidationFailed) as refusal:
-        builder.remove_field(DEFINITION, "kind")
+        edits.remove_field(DEFINITION, "kind")
     assert "事業者" in str(refusal.value.message)
-    assert _keys(builder.remove_field(DEFINITION, "full_name")) == ["kind"]
+    assert _keys(edits.remove_field(DEFINITION, "full_name")) == ["kind"]
 
 
 def test_renaming_a_field_carries_the_new_key_into_the_conditions_that_read_it():
-    spec = {**builder.find_field(DEFINITION, "kind"), "key": "applicant_kind"}
-    renamed = builder.update_field(DEFINITION, "kind", spec)
+    spec = {**lookup.find_field(DEFINITION, "kind"), "key": "applicant_kind"}
+    renamed = edits.update_field(DEFINITION, "kind", spec)
     assert renamed["form"]["steps"][1]["condition"]["field"] == "applicant_kind"
 
 
@@ -141,22 +142,22 @@ def english():
 
 @pytest.mark.usefixtures("english")
 def test_steps_are_added_moved_and_removed_but_never_the_last_one():
-    added = builder.add_step(DEFINITION, {"key": "consent", "title": {"ja": "同意"}})
+    added = edits.add_step(DEFINITION, {"key": "consent", "title": {"ja": "同意"}})
     assert [step["key"] for step in added["form"]["steps"]] == ["applicant", "business", "consent"]
-    moved = builder.move_step(added, "consent", builder.UP)
+    moved = edits.move_step(added, "consent", edits.UP)
     assert [step["key"] for step in moved["form"]["steps"]] == ["applicant", "consent", "business"]
     # The business step reads "kind" from the first step, so it cannot go first.
     with pytest.raises(ValidationFailed):
-        builder.move_step(DEFINITION, "business", builder.UP)
+        edits.move_step(DEFINITION, "business", edits.UP)
 
-    only = builder.remove_step(builder.remove_step(added, "business"), "consent")
+    only = edits.remove_step(edits.remove_step(added, "business"), "consent")
     with pytest.raises(ValidationFailed) as refusal:
-        builder.remove_step(only, "applicant")
+        edits.remove_step(only, "applicant")
     assert "last step" in str(refusal.value.message)
 
 
 def test_updating_a_step_keeps_its_fields():
-    updated = builder.update_step(
+    updated = edits.update_step(
         DEFINITION, "applicant", {"key": "applicant", "title": {"ja": "申請者情報"}}
     )
     assert updated["form"]["steps"][0]["title"] == {"ja": "申請者情報"}
@@ -165,15 +166,15 @@ def test_updating_a_step_keeps_its_fields():
 
 @pytest.mark.usefixtures("english")
 def test_the_diff_names_added_removed_moved_and_changed_items():
-    new = builder.add_field(DEFINITION, _text_field("phone_note", "備考"), step="applicant")
-    new = builder.move_field(new, "phone_note", builder.UP)
-    new = builder.move_field(new, "phone_note", builder.UP)
-    new = builder.remove_field(new, "full_name")
-    new = builder.add_field(new, _text_field("full_name", "氏名"), step="business")
-    new = builder.update_field(new, "kind", {**builder.find_field(new, "kind"), "required": True})
-    new = builder.replace_sections(new, {"fee": {"kind": "fixed", "amount": 300}})
+    new = edits.add_field(DEFINITION, _text_field("phone_note", "備考"), step="applicant")
+    new = edits.move_field(new, "phone_note", edits.UP)
+    new = edits.move_field(new, "phone_note", edits.UP)
+    new = edits.remove_field(new, "full_name")
+    new = edits.add_field(new, _text_field("full_name", "氏名"), step="business")
+    new = edits.update_field(new, "kind", {**lookup.find_field(new, "kind"), "required": True})
+    new = edits.replace_sections(new, {"fee": {"kind": "fixed", "amount": 300}})
 
-    changes = builder.definition_diff(DEFINITION, new)
+    changes = diff.definition_diff(DEFINITION, new)
     text = "\n".join(changes)
     assert "“備考” (phone_note) added" in text
     assert (
@@ -182,26 +183,26 @@ def test_the_diff_names_added_removed_moved_and_changed_items():
     )
     assert "(kind) changed: required: no → yes" in text
     assert "amount: — → 300" in text
-    removed = builder.remove_field(DEFINITION, "full_name")
-    assert builder.definition_diff(DEFINITION, removed) == [
+    removed = edits.remove_field(DEFINITION, "full_name")
+    assert diff.definition_diff(DEFINITION, removed) == [
         "Field “Name” (full_name) removed from the step “Applicant” (applicant)."
     ]
-    swapped = builder.move_field(DEFINITION, "kind", builder.UP)
-    assert builder.definition_diff(DEFINITION, swapped) == [
+    swapped = edits.move_field(DEFINITION, "kind", edits.UP)
+    assert diff.definition_diff(DEFINITION, swapped) == [
         "Field “Kind” (kind) moved within the step “Applicant” (applicant)."
     ]
-    assert builder.definition_diff(DEFINITION, DEFINITION) == []
+    assert diff.definition_diff(DEFINITION, DEFINITION) == []
 
 
 def test_the_conditions_of_a_field_may_read_only_earlier_fields():
     keys = [
         spec["key"]
-        for spec in builder.field_condition_fields(DEFINITION, step="applicant", field="kind")
+        for spec in lookup.field_condition_fields(DEFINITION, step="applicant", field="kind")
     ]
     assert keys == ["full_name"]
-    keys = [spec["key"] for spec in builder.field_condition_fields(DEFINITION, step="business")]
+    keys = [spec["key"] for spec in lookup.field_condition_fields(DEFINITION, step="business")]
     assert keys == ["full_name", "kind", "company"]
-    keys = [spec["key"] for spec in builder.step_condition_fields(DEFINITION, "business")]
+    keys = [spec["key"] for spec in lookup.step_condition_fields(DEFINITION, "business")]
     assert keys == ["full_name", "kind"]
 
 
@@ -783,5 +784,5 @@ def test_every_builder_page_renders_for_a_draft_with_a_group_and_a_published_ver
     )
     response = admin_client.post(base + "fields/staff/fields/staff_role/move/", {"direction": "up"})
     assert response["Location"] == base + "fields/staff/"
-    group = builder.find_field(_draft("food-permit").definition, "staff")
+    group = lookup.find_field(_draft("food-permit").definition, "staff")
     assert [sub["key"] for sub in group["fields"]] == ["staff_role", "staff_name"]
