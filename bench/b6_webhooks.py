@@ -95,7 +95,7 @@ def _payments(procedure, residents: list, count: int) -> list:
     from applications.models import Application
     from payments.models import Payment
     from payments.models import new_public_id as payment_public_id
-    from payments.services import payment_start
+    from payments.services.start import payment_start
 
     owner = residents[0]
     template = services.application_start(actor=owner, procedure=procedure)
@@ -203,7 +203,7 @@ def run(context: Context, params: dict[str, Any]) -> Result:
 
     from audit.models import AuditEvent
     from payments.models import Payment, WebhookEvent
-    from payments.services import payment_settlement_dispatch
+    from payments.services.settlement import payment_settlement_dispatch
 
     result = Result(id="B6", title=BENCHMARK.title, scale=context.scale)
     procedure = _procedure("b6")

@@ -9,8 +9,11 @@ from celery import shared_task
 from django.conf import settings
 
 from accounts.tasks import send_notification_email
-from payments import services
 from payments.providers.sandbox import SIGNATURE_HEADER, release_delayed, sandbox_enabled
+from payments.services.expiry import payments_expire_overdue
+from payments.services.reconciliation import reconciliation_run
+from payments.services.settlement import payment_settlement_dispatch, payments_settlement_sweep
+from payments.services.webhooks import webhook_receive
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +24,7 @@ def dispatch_settlement(payment_id: int, notification_id: int | None = None) -> 
     payer's "payment received" notification is e-mailed (queued with this task
     rather than as a task of its own). Safe to run again: the handler does nothing
     a second time, and a notification is e-mailed once."""
-    moved = services.payment_settlement_dispatch(payment_id=payment_id)
+    moved = payment_settlement_dispatch(payment_id=payment_id)
     if notification_id is not None:
         send_notification_email(notification_id)
     return moved
@@ -30,19 +33,19 @@ def dispatch_settlement(payment_id: int, notification_id: int | None = None) -> 
 @shared_task(acks_late=True)
 def expire_overdue_payments() -> dict:
     """Beat, every five minutes: payment numbers and payment pages past their deadline."""
-    return services.payments_expire_overdue()
+    return payments_expire_overdue()
 
 
 @shared_task(acks_late=True)
 def sweep_settlements() -> int:
     """Beat, every five minutes: settlements whose task was never queued or failed."""
-    return services.payments_settlement_sweep()
+    return payments_settlement_sweep()
 
 
 @shared_task(acks_late=True)
 def reconcile_payments() -> int:
     """Beat, daily: compare the providers' books with ours, repair, list mismatches."""
-    return services.reconciliation_run().pk
+    return reconciliation_run().pk
 
 
 @shared_task(acks_late=True)
@@ -70,7 +73,7 @@ def deliver_sandbox_webhook(provider: str, body: str, signature: str) -> str:
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             return str(response.status)
-    result = services.webhook_receive(
+    result = webhook_receive(
         provider_name=provider,
         headers={SIGNATURE_HEADER: signature},
         body=body.encode("utf-8"),

@@ -19,10 +19,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import Action, actor_may
 from core.errors import DomainError, NotFound
-from payments import selectors, services
+from payments import selectors
 from payments.models import IssueKind, Payment, PaymentStatus
 from payments.providers.sandbox import sandbox_enabled
 from payments.registry import PaymentSubject, resolve_subject
+from payments.services.follow import payment_cancel, payment_refresh
+from payments.services.refunds import refund_request
+from payments.services.start import payment_start
 from payments.templatetags.payment_tags import payment_numbers
 
 KIND = "application"
@@ -73,7 +76,7 @@ def application_view(request: HttpRequest, application_id: int) -> HttpResponse:
             errors["method"] = [_("Choose how you want to pay.")]
         else:
             try:
-                payment, _created = services.payment_start(
+                payment, _created = payment_start(
                     actor=request.user,
                     subject_kind=KIND,
                     subject_id=application_id,
@@ -122,7 +125,7 @@ def detail_view(request: HttpRequest, public_id: str) -> HttpResponse:
     few seconds), so a late webhook does not leave the resident guessing."""
     payment = _own(request, public_id)
     if payment.is_open:
-        payment = services.payment_refresh(payment=payment)
+        payment = payment_refresh(payment=payment)
     subject = _subject(payment)
     sandbox_link = ""
     if sandbox_enabled() and payment.is_open and payment.provider_reference:
@@ -148,7 +151,7 @@ def return_view(request: HttpRequest, public_id: str) -> HttpResponse:
     provider's own answer (a webhook, or the status query made here) marks a payment
     as paid."""
     payment = _own(request, public_id)
-    payment = services.payment_refresh(payment=payment)
+    payment = payment_refresh(payment=payment)
     if payment.is_settled:
         messages.success(request, _("Your payment was received. Thank you."))
     elif payment.status == PaymentStatus.FAILED:
@@ -167,7 +170,7 @@ def return_view(request: HttpRequest, public_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def refresh_view(request: HttpRequest, public_id: str) -> HttpResponse:
-    payment = services.payment_refresh(payment=_own(request, public_id))
+    payment = payment_refresh(payment=_own(request, public_id))
     if payment.is_open:
         messages.info(request, _("No result from the payment service yet."))
     return redirect("payments:detail", public_id=payment.public_id)
@@ -178,7 +181,7 @@ def refresh_view(request: HttpRequest, public_id: str) -> HttpResponse:
 def cancel_view(request: HttpRequest, public_id: str) -> HttpResponse:
     payment = _own(request, public_id)
     try:
-        payment = services.payment_cancel(actor=request.user, payment=payment)
+        payment = payment_cancel(actor=request.user, payment=payment)
     except DomainError as failure:
         messages.error(request, failure.message)
         return redirect("payments:detail", public_id=payment.public_id)
@@ -221,7 +224,7 @@ def refund_view(request: HttpRequest, public_id: str) -> HttpResponse:
             "reason": request.POST.get("reason", ""),
         }
         try:
-            refund = services.refund_request(
+            refund = refund_request(
                 actor=request.user,
                 payment=payment,
                 amount=posted["amount"],

@@ -45,7 +45,7 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.models import Role
 from applications import services as application_services
-from payments.services import payment_start
+from payments.services.start import payment_start
 from procedures.services import exemption_request, procedure_draft
 from tests.applications.casework_setup import PDF, City, file_application, resident, staff
 from tests.factories import MY_NUMBER, PASSWORD, confirmed_totp, current_code, publish_procedure

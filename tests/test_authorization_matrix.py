@@ -10,7 +10,7 @@ from django.test import Client
 
 from accounts.models import Role
 from applications.documents import receipt_issue
-from payments.services import payment_start
+from payments.services.start import payment_start
 from tests.applications.casework_setup import (
     PDF,
     City,

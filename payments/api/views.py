@@ -1,6 +1,6 @@
 """The payments API: residents start and follow payments, staff refund, auditors
 read the reconciliation, providers deliver signed webhooks. Views check the shape
-of the request and call one service (payments.services), as the pages do."""
+of the request and call one service (payments.services.*), as the pages do."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from core.api.responses import INVALID, JSON_ONLY, NOT_FOUND, for_schema_only
 from core.errors import ValidationFailed
-from payments import selectors, services
+from payments import selectors
 from payments.api.serializers import (
     PaymentSerializer,
     PaymentStartSerializer,
@@ -28,6 +28,10 @@ from payments.api.serializers import (
 )
 from payments.models import Payment, ReconciliationIssue, ReconciliationRun
 from payments.providers.signature import WebhookRejected
+from payments.services.follow import payment_cancel, payment_refresh
+from payments.services.refunds import refund_request
+from payments.services.start import payment_start
+from payments.services.webhooks import webhook_receive
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +43,7 @@ SUBJECT_KIND = "application"
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     name="Idempotency-Key",
-    # What payments.services._valid_key accepts (surrounding spaces are dropped).
+    # What payments.services.start._valid_key accepts (surrounding spaces are dropped).
     type={"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[!-~]+$"},
     location=OpenApiParameter.HEADER,
     required=True,
@@ -116,7 +120,7 @@ class PaymentListView(generics.ListAPIView):
             )
         serializer = PaymentStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        payment, created = services.payment_start(
+        payment, created = payment_start(
             actor=request.user,
             subject_kind=SUBJECT_KIND,
             subject_id=serializer.validated_data["application"],
@@ -152,7 +156,7 @@ class PaymentRefreshView(APIView):
     )
     def post(self, request, public_id: str):
         payment = selectors.own_payment(request.user, public_id)
-        return Response(PaymentSerializer(services.payment_refresh(payment=payment)).data)
+        return Response(PaymentSerializer(payment_refresh(payment=payment)).data)
 
 
 class PaymentCancelView(APIView):
@@ -170,9 +174,7 @@ class PaymentCancelView(APIView):
     )
     def post(self, request, public_id: str):
         payment = selectors.own_payment(request.user, public_id)
-        return Response(
-            PaymentSerializer(services.payment_cancel(actor=request.user, payment=payment)).data
-        )
+        return Response(PaymentSerializer(payment_cancel(actor=request.user, payment=payment)).data)
 
 
 class RefundView(APIView):
@@ -198,7 +200,7 @@ class RefundView(APIView):
         payment = selectors.staff_payment(request.user, public_id)
         serializer = RefundRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        refund = services.refund_request(
+        refund = refund_request(
             actor=request.user,
             payment=payment,
             amount=serializer.validated_data["amount"],
@@ -270,7 +272,7 @@ class WebhookView(APIView):
     def post(self, request, provider: str):
         body = request.body  # the exact bytes that were signed; never parsed by DRF first
         try:
-            result = services.webhook_receive(
+            result = webhook_receive(
                 provider_name=provider, headers=dict(request.headers), body=body
             )
         except WebhookRejected as rejected:

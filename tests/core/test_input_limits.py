@@ -14,7 +14,7 @@ from applications import services as application_services
 from applications.models import Application
 from core import input_limits
 from payments.models import Payment, PaymentStatus
-from payments.services import payment_start
+from payments.services.start import payment_start
 from tests.payments.conftest import (
     Office,
     deliver,

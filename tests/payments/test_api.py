@@ -10,7 +10,7 @@ from django.test import Client
 
 from applications.models import ApplicationStatus
 from payments.models import Payment, PaymentStatus
-from payments.services import payment_start
+from payments.services.start import payment_start
 from tests.payments.conftest import file_application, race, resident, resident_client
 
 pytestmark = pytest.mark.django_db

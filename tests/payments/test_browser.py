@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from applications.models import Application, ApplicationStatus, DocumentKind
 from payments.models import Payment, PaymentStatus
-from payments.services import payments_expire_overdue
+from payments.services.expiry import payments_expire_overdue
 from tests.e2e.conftest import navigate, new_page, wait_for
 from tests.factories import PASSWORD, confirmed_totp, current_code
 from tests.payments.conftest import file_application, resident

@@ -18,7 +18,8 @@ from applications.selectors import resident_next_step
 from audit.models import AuditEvent
 from payments.models import Payment, PaymentStatus, SandboxStatus
 from payments.providers import sandbox
-from payments.services import payment_refresh, payments_expire_overdue
+from payments.services.expiry import payments_expire_overdue
+from payments.services.follow import payment_refresh
 from tests.payments.conftest import file_application, resident, resident_client, sandbox_tx
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from payments.models import (
     ReconciliationIssue,
     SandboxTransaction,
 )
-from payments.services import reconciliation_run
+from payments.services.reconciliation import reconciliation_run
 from payments.tasks import reconcile_payments
 from tests.payments.conftest import (
     file_application,
@@ -126,7 +126,7 @@ def test_unknown_transactions_and_payments_missing_at_the_provider_are_listed(
 
 
 def test_refund_differences_are_listed(office, django_capture_on_commit_callbacks):
-    from payments.services import refund_request
+    from payments.services.refunds import refund_request
 
     application = file_application(office.permit)
     payment = _pay(application, "succeed", django_capture_on_commit_callbacks)
@@ -169,7 +169,7 @@ def test_a_fee_paid_twice_is_listed_until_one_payment_is_refunded(
     assert duplicate.resolved_at is None
     assert application.documents.filter(kind=DocumentKind.PAYMENT_RECEIPT).count() == 1
 
-    from payments.services import refund_request
+    from payments.services.refunds import refund_request
 
     refund_request(actor=office.approver, payment=old, amount=1000, reason="二重払い")
     reconciliation_run()
@@ -213,7 +213,7 @@ def test_a_settlement_whose_task_never_ran_is_swept_up(office, django_capture_on
 
     from django.utils import timezone
 
-    from payments.services import payments_settlement_sweep
+    from payments.services.settlement import payments_settlement_sweep
     from payments.tasks import sweep_settlements
 
     application = file_application(office.permit)

@@ -18,7 +18,8 @@ from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from payments.providers import ProviderUnavailable
 from payments.providers.sandbox import SandboxProvider
-from payments.services import reconciliation_run, refund_request
+from payments.services.reconciliation import reconciliation_run
+from payments.services.refunds import refund_request
 from tests.payments.conftest import (
     deliver,
     file_application,

@@ -25,7 +25,7 @@ from payments.models import (
     WebhookEvent,
 )
 from payments.providers.signature import WebhookRejected, signature, verify
-from payments.services import payment_start
+from payments.services.start import payment_start
 from tests.payments.conftest import (
     deliver,
     file_application,
@@ -351,7 +351,7 @@ def test_different_events_confirming_one_payment_at_once_settle_it_once(office):
     racing each other: one transition, one settlement."""
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL's row locks")
-    from payments.services import payment_refresh
+    from payments.services.follow import payment_refresh
 
     payment = _open_card_payment(office)
     from tests.payments.conftest import sandbox_tx

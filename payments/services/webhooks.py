@@ -1,0 +1,110 @@
+"""The providers' webhooks: each delivery verified, each event applied once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+
+from payments.models import Payment, RefundStatus, WebhookEvent, WebhookOutcome
+from payments.providers import provider_named
+from payments.services.refunds import finish_refund
+from payments.services.status import apply_status
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    outcome: str  # applied, ignored, unknown_payment, duplicate
+    event_id: str
+
+
+def webhook_receive(*, provider_name: str, headers: dict[str, str], body: bytes) -> WebhookResult:
+    """Verify one delivery and apply its event exactly once. A forged, malformed or
+    stale delivery is refused (WebhookRejected, 400); an event already processed is
+    a duplicate and changes nothing; one that would move a payment backwards is
+    recorded and ignored."""
+    provider = provider_named(provider_name)
+    event = provider.parse_webhook(headers=headers, body=body)
+    with transaction.atomic():
+        # The payment first, locked (with its payer, whom a success notifies):
+        # deliveries of one event queue up here, and only the first records it.
+        payment = (
+            Payment.objects.select_for_update(of=("self",))
+            .select_related("payer")
+            .filter(provider=provider.name, provider_reference=event.reference)
+            .first()
+        )
+        record = _webhook_record_once(provider.name, event, payment)
+        if record is None:
+            return WebhookResult("duplicate", event.event_id)
+        if payment is None:
+            logger.warning("webhook %s for unknown payment %s", event.event_id, event.reference)
+            return WebhookResult(record.outcome, event.event_id)
+        if event.kind == "refund":
+            changed = _refund_event(payment, event)
+        else:
+            changed = apply_status(
+                payment,
+                status=event.status,
+                amount=event.amount,
+                source="webhook",
+                occurred_at=event.occurred_at,
+                failure_reason=event.failure_reason,
+            )
+        if not changed:
+            record.outcome = WebhookOutcome.IGNORED
+            record.save(update_fields=["outcome"])
+    return WebhookResult(record.outcome, event.event_id)
+
+
+def _webhook_record_once(provider: str, event: Any, payment: Payment | None) -> WebhookEvent | None:
+    """Record the event, unless (provider, event id) is recorded already: then None.
+    One statement, INSERT ... ON CONFLICT DO NOTHING, instead of a savepoint around
+    an INSERT that may fail. A delivery whose twin is still uncommitted waits for
+    it: if the twin commits, this one is the duplicate; if it rolls back, this one
+    records the event."""
+    record = WebhookEvent(
+        provider=provider,
+        event_id=event.event_id,
+        event_type=event.event_type[:50],
+        occurred_at=event.occurred_at,
+        payload=event.payload,
+        payment=payment,
+        outcome=WebhookOutcome.APPLIED if payment is not None else WebhookOutcome.UNKNOWN_PAYMENT,
+    )
+    fields = [field for field in WebhookEvent._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(record, True), connection) for field in fields]
+    quote = connection.ops.quote_name
+    # Names from the model's metadata; every value is a parameter.
+    table, pk = quote(WebhookEvent._meta.db_table), quote(WebhookEvent._meta.pk.column)
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    once = f"ON CONFLICT ({quote('provider')}, {quote('event_id')}) DO NOTHING"
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {once} RETURNING {pk}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record.pk = row[0]
+    record._state.adding = False
+    record._state.db = connection.alias
+    return record
+
+
+def _refund_event(locked: Payment, event: Any) -> bool:
+    refund = locked.refunds.filter(public_id=event.refund_key).first()
+    if refund is None or refund.status != RefundStatus.REQUESTED:
+        return False
+    finish_refund(
+        locked,
+        refund,
+        status=event.status,
+        reference=event.refund_reference,
+        failure_reason=event.failure_reason,
+    )
+    return refund.status != RefundStatus.REQUESTED
