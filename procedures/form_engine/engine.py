@@ -8,6 +8,7 @@ a repeating group's answer is a list of such objects. Errors are keyed by path:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,14 @@ from django.utils.translation import gettext as _
 
 from procedures.form_engine.conditions import evaluate
 from procedures.form_engine.fields import CLEANERS, MAX_ITEMS, Invalid, is_empty
+
+logger = logging.getLogger(__name__)
+
+
+class FieldTypeFailure(Exception):
+    """Stands in the log for a field type's unexpected error: the same traceback,
+    without the error's own message, which may quote the answer (int("..."), a
+    KeyError of the value), and answers are personal data."""
 
 
 @dataclass
@@ -68,7 +77,18 @@ def _clean_value(spec: dict, raw: Any, path: str, result: FormResult) -> Any:
         return CLEANERS[spec["type"]](spec, raw)
     except Invalid as problem:
         result.add(path, problem.message)
-    except Exception:  # a cleaner bug must surface as an error, never a 500
+    except Exception as error:  # a cleaner bug is logged, and the user gets a message, not a 500
+        failure = FieldTypeFailure(
+            f"{type(error).__qualname__} in the field type {spec['type']!r}"
+        ).with_traceback(error.__traceback__)
+        logger.exception(
+            "The field type %r failed on the field %r (at %r); the answer is not logged.",
+            spec["type"],
+            spec.get("key"),
+            path,
+            exc_info=failure,
+            extra={"field_key": spec.get("key"), "field_type": spec["type"]},
+        )
         result.add(path, _("This answer could not be checked. Please enter it again."))
     return None
 

@@ -4,6 +4,7 @@ fields, repeating groups, and the promise that no input raises an exception.
 The engine is pure functions, so none of these tests touch the database."""
 
 import json
+import logging
 from datetime import date, timedelta
 
 import pytest
@@ -1315,3 +1316,26 @@ def test_postal_codes_are_looked_up_from_several_threads_at_once():
         thread.join()
     assert errors == []
     assert all(result["city"] == "千代田区" for result in results)
+
+
+@pytest.mark.usefixtures("english")
+def test_a_field_type_that_fails_unexpectedly_is_logged_without_the_answer(monkeypatch, caplog):
+    answer = "山田花子 090-1234-5678"
+
+    def broken_cleaner(spec, value):
+        # A bug whose message quotes the answer, as int(value) or a KeyError would.
+        raise ValueError(f"cannot read {value!r}")
+
+    # A field type with a bug, registered the way every field type is.
+    monkeypatch.setitem(CLEANERS, "text", broken_cleaner)
+    with caplog.at_level(logging.ERROR, logger="procedures.form_engine.engine"):
+        result = engine.validate(single("text", required=True), {"answer": answer})
+
+    assert result.errors == {"answer": ["This answer could not be checked. Please enter it again."]}
+    [record] = [record for record in caplog.records if record.levelno == logging.ERROR]
+    logged = caplog.text
+    assert "'answer'" in record.getMessage() and "'text'" in record.getMessage()
+    assert record.exc_info is not None  # the traceback, to find the bug
+    assert "broken_cleaner" in logged and "ValueError" in logged
+    assert answer not in logged
+    assert "山田花子" not in logged and "090-1234-5678" not in logged
