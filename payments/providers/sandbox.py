@@ -334,12 +334,11 @@ def _event(tx: SandboxTransaction, event_type: str) -> dict:
 
 def send_webhook(tx: SandboxTransaction, event_type: str) -> dict:
     """Sign an event and deliver it after the commit (a task), as the gateway would."""
-    from payments.tasks import deliver_sandbox_webhook
-
     event = _event(tx, event_type)
     body = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
     header = signature_header(webhook_secret(tx.provider), body.encode("utf-8"))
-    enqueue(deliver_sandbox_webhook, tx.provider, body, header)
+    # By name: the task module imports this one, never the reverse.
+    enqueue("payments.tasks.deliver_sandbox_webhook", tx.provider, body, header)
     return event
 
 

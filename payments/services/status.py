@@ -210,13 +210,8 @@ def _on_succeeded(locked: Payment) -> None:
         )
     # If the broker cannot take it, the settlement sweep finds the payment later (and
     # the sweep of unsent notifications the e-mail).
-    enqueue(_settlement_task(), locked.pk, notification.pk)
-
-
-def _settlement_task():
-    from payments.tasks import dispatch_settlement
-
-    return dispatch_settlement
+    # By name: the task module imports the services, never the reverse.
+    enqueue("payments.tasks.dispatch_settlement", locked.pk, notification.pk)
 
 
 def apply_status_by_id(payment_id: int, **kwargs: Any) -> tuple[Payment, bool]:
