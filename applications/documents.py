@@ -41,7 +41,7 @@ from applications.models import (
     IssuedDocument,
 )
 from applications.reference import ALPHABET
-from applications.services import reveal
+from applications.sensitive_answers import reveal
 from applications.workflow import GUARDS
 from audit.services import audit_record
 from core.errors import Conflict, NotFound

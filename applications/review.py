@@ -30,7 +30,7 @@ from applications.models import (
     IssuedDocument,
 )
 from applications.queue import is_overdue, staff_applications
-from applications.services import reveal
+from applications.sensitive_answers import reveal
 from applications.workflow import (
     ACTION_LABELS,
     Transition,

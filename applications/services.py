@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from datetime import date
 from typing import Any
 
@@ -44,16 +43,16 @@ from applications.models import (
     CaseCount,
 )
 from applications.reference import new_reference
+from applications.sensitive_answers import protect, reveal, sensitive_keys
 from applications.uploads import check_upload, virus_scan
 from applications.workflow import state_after_submission
 from audit.services import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from core.signing import canonical_json, decrypt_text, encrypt_text, sha256_hex, sign_digest
+from core.signing import canonical_json, sha256_hex, sign_digest
 from core.tasks import enqueue
 from procedures.fees import fee_amount
 from procedures.form_engine import engine
 from procedures.form_engine.engine import FormResult
-from procedures.form_engine.fields import SENSITIVE_TYPES
 from procedures.models import (
     IdentityLevel,
     Procedure,
@@ -62,60 +61,7 @@ from procedures.models import (
     VersionState,
 )
 
-ENCRYPTED = "encrypted"
-
-
-# --- Sensitive values ------------------------------------------------------------------
-
-
-def _sensitive_keys(form: dict) -> set[str]:
-    """Keys of sensitive fields, top-level or inside repeating groups (keys are
-    unique in the whole form)."""
-    keys = set()
-    for _step, spec in engine.iter_fields(form):
-        if spec["type"] in SENSITIVE_TYPES:
-            keys.add(spec["key"])
-        keys.update(sub["key"] for sub in spec.get("fields", []) if sub["type"] in SENSITIVE_TYPES)
-    return keys
-
-
-def _transform(answers: Any, keys: set[str], change) -> Any:
-    """Apply `change` to the values of sensitive keys, inside group items too."""
-    if not isinstance(answers, dict):
-        return answers
-    result = {}
-    for key, value in answers.items():
-        if key in keys:
-            value = change(value)
-        elif isinstance(value, list):
-            value = [_transform(item, keys, change) for item in value]
-        result[key] = value
-    return result
-
-
-def _encrypt(value: Any) -> Any:
-    if value is None or value == "" or (isinstance(value, dict) and ENCRYPTED in value):
-        return value
-    if isinstance(value, bool | list | dict):
-        value = json.dumps(value, ensure_ascii=False)
-    return {ENCRYPTED: encrypt_text(str(value))}
-
-
-def _decrypt(value: Any) -> Any:
-    if isinstance(value, dict) and ENCRYPTED in value:
-        return decrypt_text(str(value[ENCRYPTED])) or ""
-    return value
-
-
-def protect(form: dict, answers: dict) -> dict:
-    """Answers as stored: sensitive values (whatever their JSON type) replaced by
-    {"encrypted": token}."""
-    return _transform(answers, _sensitive_keys(form), _encrypt)
-
-
-def reveal(form: dict, stored: dict) -> dict:
-    """Stored answers with sensitive values decrypted (for validation and editing)."""
-    return _transform(stored, _sensitive_keys(form), _decrypt)
+# --- The signed filing --------------------------------------------------------------------
 
 
 def _fingerprint(value: str) -> str:
@@ -454,7 +400,7 @@ def _filing_attachments(application: Application) -> list[dict]:
 
 def _filing_document(application: Application, data: dict, moment, identity) -> dict:
     form = application.version.form
-    sensitive = _sensitive_keys(form)
+    sensitive = sensitive_keys(form)
     return {
         "procedure": application.procedure.code,
         "version": application.version.number,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from applications import selectors, services
 from applications.downloads import attachment_response, document_response
+from applications.sensitive_answers import reveal
 from core.errors import DomainError, NotFound
 from procedures import selectors as procedure_selectors
 from procedures.form_engine import engine
@@ -94,7 +95,7 @@ def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
     if not application.is_editable:
         return redirect("applications:detail", pk=application.pk)
     form = application.version.form
-    answers = services.reveal(form, application.answers)
+    answers = reveal(form, application.answers)
     steps = _visible_steps(application, answers)
     step = next((candidate for candidate in steps if candidate["key"] == step_key), None)
     if step is None:
@@ -253,7 +254,7 @@ def check_view(request: HttpRequest, pk: int) -> HttpResponse:
                 )
             return redirect("applications:detail", pk=submitted.pk)
     result = services.application_check(application)
-    answers = services.reveal(form, application.answers)
+    answers = reveal(form, application.answers)
     sections = []
     editable = services.editable_step_keys(application)
     for step in engine.visible_steps(form, answers):
@@ -298,7 +299,7 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     documents, the answers as filed, corrections and revisions, and the timeline."""
     application = _own(request, pk)
     form = application.version.form
-    data = services.reveal(form, application.data)
+    data = reveal(form, application.data)
     sections = [
         {"title": localized_text(step.get("title")), "rows": answer_rows(form, step, data)}
         for step in engine.visible_steps(form, data)
@@ -308,7 +309,7 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         {"request": item, "fields": [labels.get(key, key) for key in item.fields]}
         for item in application.corrections.all()
     ]
-    editable = _visible_steps(application, services.reveal(form, application.answers))
+    editable = _visible_steps(application, reveal(form, application.answers))
     continue_url = ""
     if application.is_draft and application.current_step:
         continue_url = reverse("applications:step", args=[application.pk, application.current_step])

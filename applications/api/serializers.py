@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from applications.selectors import resident_events, resident_next_step
-from applications.services import reveal
+from applications.sensitive_answers import reveal
 from procedures.form_engine import engine
 from procedures.form_engine.fields import SENSITIVE_TYPES, mask
 

@@ -1,0 +1,70 @@
+"""Answers' sensitive fields (the Individual Number and the other types in
+`SENSITIVE_TYPES`): stored encrypted, in drafts and filings alike, and decrypted
+only to validate, edit or show them.
+
+`protect` turns answers as typed into answers as stored, `reveal` the other way;
+both know the sensitive fields from the version's form (top-level or inside
+repeating groups). A leaf module: it imports the form engine and the platform's
+field encryption only, so services, selectors, documents and serializers share it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core.signing import decrypt_text, encrypt_text
+from procedures.form_engine import engine
+from procedures.form_engine.fields import SENSITIVE_TYPES
+
+ENCRYPTED = "encrypted"
+
+
+def sensitive_keys(form: dict) -> set[str]:
+    """Keys of sensitive fields, top-level or inside repeating groups (keys are
+    unique in the whole form)."""
+    keys = set()
+    for _step, spec in engine.iter_fields(form):
+        if spec["type"] in SENSITIVE_TYPES:
+            keys.add(spec["key"])
+        keys.update(sub["key"] for sub in spec.get("fields", []) if sub["type"] in SENSITIVE_TYPES)
+    return keys
+
+
+def _transform(answers: Any, keys: set[str], change) -> Any:
+    """Apply `change` to the values of sensitive keys, inside group items too."""
+    if not isinstance(answers, dict):
+        return answers
+    result = {}
+    for key, value in answers.items():
+        if key in keys:
+            value = change(value)
+        elif isinstance(value, list):
+            value = [_transform(item, keys, change) for item in value]
+        result[key] = value
+    return result
+
+
+def _encrypt(value: Any) -> Any:
+    if value is None or value == "" or (isinstance(value, dict) and ENCRYPTED in value):
+        return value
+    if isinstance(value, bool | list | dict):
+        value = json.dumps(value, ensure_ascii=False)
+    return {ENCRYPTED: encrypt_text(str(value))}
+
+
+def _decrypt(value: Any) -> Any:
+    if isinstance(value, dict) and ENCRYPTED in value:
+        return decrypt_text(str(value[ENCRYPTED])) or ""
+    return value
+
+
+def protect(form: dict, answers: dict) -> dict:
+    """Answers as stored: sensitive values (whatever their JSON type) replaced by
+    {"encrypted": token}."""
+    return _transform(answers, sensitive_keys(form), _encrypt)
+
+
+def reveal(form: dict, stored: dict) -> dict:
+    """Stored answers with sensitive values decrypted (for validation and editing)."""
+    return _transform(stored, sensitive_keys(form), _decrypt)
