@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import FileResponse
 
+from accounts.permissions import Action, organizations_where
 from applications.downloads import attachment_response, document_response
 from applications.models import Attachment, IssuedDocument
+from core.errors import NotFound
 from deliveries import file_links
-from deliveries.models import Delivery
+from deliveries.models import Delivery, DeliveryAttempt, DeliveryState, DeliveryTarget
+from procedures.selectors import managed_procedure
 
 
 def linked_file_response(token: str) -> FileResponse | None:
@@ -33,3 +39,70 @@ def linked_file_response(token: str) -> FileResponse | None:
         pk=linked.object_id, application_id=delivery.application_id
     ).first()
     return document_response(delivery.application, document) if document else None
+
+
+def managed_targets(actor: Any, code: str) -> tuple[Any, QuerySet[DeliveryTarget]]:
+    """The procedure `code` the actor manages, and its targets; "not found" for
+    anyone else."""
+    procedure = managed_procedure(actor, code)
+    return procedure, procedure.delivery_targets.order_by("name", "id")
+
+
+def managed_target(actor: Any, code: str, target_id: int) -> DeliveryTarget:
+    _procedure, targets = managed_targets(actor, code)
+    target = targets.filter(pk=target_id).select_related("procedure").first()
+    if target is None:
+        raise NotFound()
+    return target
+
+
+def target_deliveries(target: DeliveryTarget, *, limit: int = 20) -> QuerySet[Delivery]:
+    """The target's latest deliveries, each with its reference and attempt count."""
+    return (
+        target.deliveries.select_related("application")
+        .only(
+            "event_type",
+            "message_id",
+            "state",
+            "attempts",
+            "replays",
+            "occurred_at",
+            "delivered_at",
+            "dead_at",
+            "next_attempt_at",
+            "target_id",
+            "application__reference",
+        )
+        .annotate(last_error=_last_error())
+        .order_by("-id")[:limit]
+    )
+
+
+def _last_error():
+    return Subquery(
+        DeliveryAttempt.objects.filter(delivery=OuterRef("pk"), succeeded=False)
+        .order_by("-started_at", "-id")
+        .values("error")[:1]
+    )
+
+
+def dead_letters(actor: Any) -> QuerySet[Delivery]:
+    """Deliveries that finally failed, for the procedures the actor manages."""
+    return (
+        Delivery.objects.filter(
+            state=DeliveryState.DEAD,
+            target__procedure__owning_organization__in=organizations_where(
+                actor, Action.MANAGE_PROCEDURES
+            ),
+        )
+        .select_related("target__procedure", "application")
+        .annotate(last_error=_last_error())
+        .order_by("-dead_at", "-id")
+    )
+
+
+def dead_letter(actor: Any, delivery_id: int) -> Delivery:
+    found = dead_letters(actor).filter(pk=delivery_id).first()
+    if found is None:
+        raise NotFound()
+    return found

@@ -14,7 +14,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from accounts.models import Role
@@ -366,7 +366,7 @@ def test_webhook_addresses_must_be_https_and_public(
 ):
     settings.DELIVERY_ALLOW_HTTP = allow_http
     settings.DELIVERY_ALLOW_PRIVATE_ADDRESSES = allow_private
-    with pytest.raises(ValidationFailed) as refused:
+    with translation.override("en"), pytest.raises(ValidationFailed) as refused:
         services.target_create(
             actor=city.supervisor,
             procedure=city.permit,
@@ -375,7 +375,7 @@ def test_webhook_addresses_must_be_https_and_public(
             url=url,
             events=[EventType.SUBMITTED],
         )
-    assert field_error in str(refused.value.details["url"][0])
+        assert field_error in str(refused.value.details["url"][0])
 
 
 def test_an_email_target_gets_the_signed_filing_attached(city, mailoutbox, record):
