@@ -1,8 +1,13 @@
 """The Django admin for system administrators. Changes to organizations and roles
 go through the same services as everywhere else, so they are checked and audited."""
 
+import re
+
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
@@ -19,6 +24,35 @@ from accounts.services import (
 from core.errors import DomainError
 
 
+class HostileInputRefused:
+    """What Django's ModelAdmin lets through to a 500: an action on a selection that
+    is not a primary key (`_selected_action=true` fails in the query) and a date
+    filter too large for a date (`attempt_time__year=10**30`, an OverflowError).
+    Such a selection matches no row, like a deleted one (none left: Django's own
+    "Items must be selected"); such a filter answers like any bad filter."""
+
+    def response_action(self, request, queryset):
+        selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
+        kept = [value for value in selected if self._is_primary_key(value)]
+        if kept != selected:
+            request.POST = request.POST.copy()
+            request.POST.setlist(ACTION_CHECKBOX_NAME, kept)
+        return super().response_action(request, queryset)
+
+    def _is_primary_key(self, value) -> bool:
+        try:
+            self.model._meta.pk.to_python(value)
+        except ValidationError:
+            return False
+        return True
+
+    def get_changelist_instance(self, request):
+        try:
+            return super().get_changelist_instance(request)
+        except OverflowError as error:
+            raise IncorrectLookupParameters(error) from error
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     fk_name = "user"
@@ -32,7 +66,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(admin.ModelAdmin):
+class UserAdmin(HostileInputRefused, admin.ModelAdmin):
     list_display = ["email", "display_name", "preferred_language", "email_verified_at", "is_active"]
     list_filter = ["is_active", "preferred_language"]
     search_fields = ["email", "display_name"]
@@ -85,9 +119,21 @@ class MembershipForm(forms.ModelForm):
                 raise forms.ValidationError(refusal.message) from refusal
         return data
 
+    def full_clean(self):
+        super().full_clean()
+        # Re-shown with its errors, the form's autocomplete widgets look the posted
+        # user and organization up as primary keys: one that is not a whole number
+        # (already refused as an invalid choice) would end in a 500. Show it empty.
+        if self.is_bound and self._errors:
+            data = self.data.copy()
+            for name in ("user", "organization"):
+                if not all(re.fullmatch(r"[0-9]+", value) for value in data.getlist(name)):
+                    data.pop(name)
+            self.data = data
+
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(HostileInputRefused, admin.ModelAdmin):
     form = OrganizationForm
     list_display = ["code", "name_ja", "name_en", "kind", "parent"]
     list_filter = ["kind"]
@@ -119,7 +165,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(HostileInputRefused, admin.ModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__email", "user__display_name", "organization__code"]
@@ -159,6 +205,15 @@ class MembershipAdmin(admin.ModelAdmin):
         for membership in queryset:
             membership_revoke(actor=request.user, membership=membership)
 
+
+# The admins registered before this module (Django's groups, django-axes' logs,
+# the audit log) refuse the same hostile input.
+for model, model_admin in list(admin.site._registry.items()):
+    if not isinstance(model_admin, HostileInputRefused):
+        admin.site.unregister(model)
+        admin.site.register(
+            model, type(type(model_admin).__name__, (HostileInputRefused, type(model_admin)), {})
+        )
 
 # Tokens and authenticators change only through the audited services above and on
 # the users' own pages, never by hand in the admin.

@@ -136,3 +136,61 @@ def test_the_membership_add_page_ignores_an_initial_user_that_is_not_an_id(clien
     response = client.get(f"/admin/accounts/membership/add/?user={newcomer.pk}")
     assert response.status_code == 200
     assert str(newcomer) in response.content.decode()  # the valid initial value is kept
+
+
+def _admin_client(client, org_tree):
+    admin_user = MembershipFactory(organization=org_tree["city"], role=Role.SYSTEM_ADMIN).user
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    _verified_login(client, admin_user)
+    return admin_user
+
+
+def test_an_action_on_a_selection_that_is_not_an_id_changes_nothing(client, org_tree):
+    """_selected_action=true failed in the query: a 500 on every changelist with an
+    action (issue 18). Such a selection matches no row; the valid ones still act."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    _admin_client(client, org_tree)
+    clerk = MembershipFactory(organization=org_tree["food"], role=Role.CLERK).user
+    confirmed_totp(clerk)
+    for value in ("true", "1.5", "[]", "<script>"):
+        response = client.post(
+            "/admin/accounts/user/",
+            {"action": "reset_second_factor", "index": "0", "_selected_action": [value]},
+        )
+        assert response.status_code == 302, value
+    assert TOTPDevice.objects.filter(user=clerk).exists()
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "reset_second_factor", "index": "0", "_selected_action": ["x", clerk.pk]},
+    )
+    assert response.status_code == 302
+    assert not TOTPDevice.objects.filter(user=clerk).exists()
+    for path in ("/admin/accounts/membership/", "/admin/axes/accesslog/"):  # Django's delete
+        response = client.post(
+            path, {"action": "delete_selected", "index": "0", "_selected_action": ["true"]}
+        )
+        assert response.status_code == 302, path
+
+
+def test_a_membership_posted_with_a_user_that_is_not_an_id_is_reshown(client, org_tree):
+    """The re-shown form's autocomplete widget looked the posted value up as a
+    primary key: a 500 (issue 18). Now the form answers with its error."""
+    _admin_client(client, org_tree)
+    for value in ("true", "1.5", "[]"):
+        response = client.post(
+            "/admin/accounts/membership/add/",
+            {"user": value, "organization": value, "role": Role.CLERK},
+        )
+        assert response.status_code == 200, value
+        assert response.context["adminform"].form.errors.keys() >= {"user", "organization"}
+    assert not Membership.objects.filter(role=Role.CLERK).exists()
+
+
+def test_a_date_filter_beyond_any_date_answers_like_a_bad_filter(client, org_tree):
+    """?attempt_time__year=10**30 on django-axes' logs: an OverflowError, a 500."""
+    _admin_client(client, org_tree)
+    response = client.get("/admin/axes/accesslog/?attempt_time__year=" + "1" + "0" * 30)
+    assert response.status_code == 302
+    assert response["Location"].endswith("?e=1")
