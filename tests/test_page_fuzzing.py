@@ -5,9 +5,9 @@ namespaces included), except /api/ (tests/test_api_fuzzing.py fuzzes it) and
 /static/. Path parameters name real objects: the world of
 tests/test_api_fuzzing.py `build_world` (applications in each state, an
 attachment, a receipt, a payment, a draft version, an exemption), plus a proxy
-filing, an inventory entry and a platform administrator. The admin site is
-included for the administrator (a superuser), GET only: its add and change forms
-are Django's own and a POST there legitimately creates objects.
+filing, an inventory entry and a platform administrator. The admin site's pages
+are among them, for the administrator (a superuser) only; its forms are posted
+in a part of their own, last (below).
 
 As each role (anonymous, resident, proxy filer, clerk, approver, department
 admin, auditor, system admin; staff log in with their second factor), with a
@@ -21,9 +21,9 @@ Client that enforces CSRF and takes the token from the page:
   cannot hide one read later.
 - POST each form found on the pages the role can see, to its action: once per
   hostile value with every field set to it, then each field alone (the others
-  keep the page's own values) with three of the values, chosen by rotating
+  keep the page's own values) with one of the values, chosen by rotating
   through the list by field position (deterministic; all values reach some
-  field of every form with four or more fields). The CSRF token is one of those
+  field of every form with fourteen or more fields). The CSRF token is one of those
   fields: a hostile token must be a 403, not a 500. A URL that accepts POST but
   has no form on any page the role sees is posted the fixed names, once per
   value. Logging out comes last for each role.
@@ -39,7 +39,24 @@ value (free-text columns where a resident or clerk may legitimately type markup
 are listed in FREE_TEXT and checked for NUL and the long value only), and the
 row counts of the main models are unchanged but for the documented exceptions
 in MAY_GROW (valid free text such as "1.5" creates a note or a draft).
-About 120 s on two busy cores (load 5), most of it the requests.
+
+Then the admin's posts, as the system administrator with a fresh session: for
+every model registered on the admin site (`admin.site._registry`: ours, Django's
+groups, django-axes' logs), its changelist's filter and date links (their
+parameter names read from the page) with each value all at once with `q`, then
+each alone with three values; its actions form as above (each field alone with
+three values) and each real action on a hostile `_selected_action` (the selected
+object is never the administrator, so the run keeps its second factor); its add
+form and the change form of its first object (a model without one is left out),
+posted as above with three values per field alone. Delete confirmation pages are
+never posted, and a delete action without `post` only shows its confirmation,
+so nothing is deleted. Creating and changing rows is what the admin is for, so
+the row-growth check does not apply to this part: it is measured before it.
+The stored-text check runs before it (as above) and after it, where organization
+names, and the audit log's copy of them, are free text as well (ADMIN_FREE_TEXT).
+Run time, most of it the requests: about 270 s on two cores at load 6 for the
+roles; the admin part 10 s on a quiet machine, 43 s at load 9.5 (the whole file
+then 490 s).
 """
 
 from __future__ import annotations
@@ -48,11 +65,15 @@ import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from html import unescape
 from html.parser import HTMLParser
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 import pytest
 from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import quote as admin_quote
 from django.db import models
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
@@ -90,6 +111,10 @@ HOSTILE = {
 }
 VALUES = list(HOSTILE)
 PER_FIELD = 1
+# The admin part: each field alone gets three values of the rotation, and so does
+# each changelist filter alone (a filter refused answers ?e=1 at once).
+ADMIN_PER_FIELD = 3
+ADMIN_PER_FILTER = 3
 
 # The query parameters the views read (grep request.GET, params.get and the
 # filter forms), for every page; each page's own GET form adds its fields.
@@ -108,6 +133,12 @@ FREE_TEXT = {
     "applications.Application": {"answers", "on_behalf_of_name", "on_behalf_of_relationship"},
     "applications.InternalNote": {"text"},  # a clerk's note is whatever the clerk writes
     "audit.AuditEvent": {"details"},
+}
+# The administrator may also name an organization as it likes (escaped on output),
+# and its renaming is audited with the names: free text in the admin's part only.
+ADMIN_FREE_TEXT = FREE_TEXT | {
+    "accounts.Organization": {"name_ja", "name_en"},
+    "audit.AuditEvent": {"data"},
 }
 # JSON columns whose texts (titles, labels, help) are free, but whose keys and
 # machine words (a field's key and type, a step's key) must never hold markup.
@@ -292,12 +323,12 @@ def world(base_url: str) -> tuple[dict, dict]:
             on_behalf_of_relationship="母",
         )
         users["proxy_filer"] = proxy
-    admin = users.pop("platform_admin", None) or staff(
+    administrator = users.pop("platform_admin", None) or staff(
         Organization.objects.get(code="city"), Role.SYSTEM_ADMIN, "管理 六郎"
     )
-    admin.is_staff = admin.is_superuser = True  # the admin site, as bin/bootstrap_admin does
-    admin.save(update_fields=["is_staff", "is_superuser"])
-    users["system_admin"] = admin
+    administrator.is_staff = administrator.is_superuser = True  # as bin/bootstrap_admin does
+    administrator.save(update_fields=["is_staff", "is_superuser"])
+    users["system_admin"] = administrator
 
     # The first four are always: submitted, draft, awaiting payment, someone else's.
     submitted, draft, unpaid = (Application.objects.get(pk=pk) for pk in built.known["id"][:3])
@@ -364,7 +395,7 @@ def counts() -> dict[str, int]:
     return {model._meta.label: model.objects.count() for model in project_models()}
 
 
-def hostile_stored() -> list[str]:
+def hostile_stored(free_text: dict[str, set[str]] = FREE_TEXT) -> list[str]:
     """Every text or JSON column that holds a NUL, the long value, or the markup
     where markup cannot legitimately be."""
     found = []
@@ -388,7 +419,7 @@ def hostile_stored() -> list[str]:
                 if name in FREE_WORDING.get(label, ()):
                     if _markup_in_machine_words(row[name]):
                         problems.append("markup in a key or a machine word")
-                elif "<script>" in text and name not in FREE_TEXT.get(label, ()):
+                elif "<script>" in text and name not in free_text.get(label, ()):
                     problems.append("markup")
                 if problems:
                     found.append(f"{label}.{name} (pk {row['pk']}): {', '.join(problems)}")
@@ -520,6 +551,12 @@ def post_form(run: Run, role: str, client: Client, form: Form) -> None:
         return
     if form.action.startswith((*SKIPPED_PREFIXES, "/admin/")):
         return
+    post_hostile(run, role, client, form, PER_FIELD)
+
+
+def post_hostile(run: Run, role: str, client: Client, form: Form, per_field: int) -> None:
+    """Every hostile value in every field at once, then each field alone with
+    `per_field` values of the rotation."""
     original = [(name, _plain(value)) for name, value in form.fields]
     # Every field but the CSRF token at once, so the view itself reads them.
     for value in VALUES:
@@ -533,7 +570,7 @@ def post_form(run: Run, role: str, client: Client, form: Form) -> None:
         run.record(role, "POST", form.action, f"{value} in every field", response)
     # Then each field alone, the token too, the others as the page gave them.
     for index, (name, _v) in enumerate(original):
-        for value in _rotation(index, PER_FIELD):
+        for value in _rotation(index, per_field):
             fields = [
                 (n, HOSTILE[value] if n == name else v) for n, v in _current(client, original)
             ]
@@ -552,6 +589,130 @@ def _current(client: Client, fields):
         (name, _plain(token.value) if name == "csrfmiddlewaretoken" else value)
         for name, value in fields
     ]
+
+
+# --- the admin site's posts ----------------------------------------------------------------------------------
+
+ADMIN = "admin_posts"  # the admin part's requests are counted apart from the roles'
+
+
+@dataclass
+class AdminTarget:
+    label: str
+    changelist: str
+    add: str
+    change: str | None  # None: the world has no object of this model
+    pk: str | None
+
+
+def admin_targets(administrator) -> list[AdminTarget]:
+    """Every model registered on the admin site, with one existing object (not the
+    administrator, whose own account the run keeps using)."""
+    targets = []
+    for model in sorted(admin.site._registry, key=lambda model: model._meta.label):
+        info = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        objects = model._default_manager.order_by("pk")
+        if model is type(administrator):
+            objects = objects.exclude(pk=administrator.pk)
+        target = objects.first()
+        pk = str(target.pk) if target is not None else None
+        targets.append(
+            AdminTarget(
+                label=model._meta.label,
+                changelist=reverse(f"{info}_changelist"),
+                add=reverse(f"{info}_add"),
+                change=reverse(f"{info}_change", args=[admin_quote(pk)]) if pk else None,
+                pk=pk,
+            )
+        )
+    return targets
+
+
+def _page(run: Run, client: Client, url: str) -> str:
+    response = client.get(url)
+    run.record(ADMIN, "GET", url, "none", response)
+    if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+        return ""
+    return response.content.decode(errors="replace")
+
+
+def _post_forms(html: str, url: str) -> list[Form]:
+    """The page's own POST forms (the change form, the actions form), not the
+    header's logout form."""
+    logout = reverse("admin:logout")
+    found = []
+    for form in forms_of(html):
+        form.action = _same_url(form.action, url)
+        if form.method == "post" and form.action != logout:
+            found.append(form)
+    return found
+
+
+def _filters(html: str) -> list[str]:
+    """The query parameters of the changelist's filter and date links (the search
+    box's q, o and p are fuzzed with the pages' GETs already)."""
+    names = {
+        name
+        for link in re.findall(r'href="\?([^"]*)"', html)
+        for name, _value in parse_qsl(unescape(link), keep_blank_values=True)
+    }
+    return sorted(names - set(QUERY_NAMES) - {"e", "_changelist_filters"})
+
+
+def _actions(html: str) -> list[str]:
+    select = re.search(r'<select name="action".*?</select>', html, re.S)
+    return [a for a in re.findall(r'<option value="([^"]*)"', select[0]) if a] if select else []
+
+
+def fuzz_admin(run: Run, client: Client, targets: list[AdminTarget]) -> Counter:
+    """The admin's forms for every registered model: its changelist's filters and
+    actions form, its add form and the change form of one object. Nothing is
+    deleted: a delete action without `post` only shows its confirmation page, and
+    the confirmation pages are not posted."""
+    posted = Counter()
+    for target in targets:
+        html = _page(run, client, target.changelist)
+        filters = _filters(html)
+        for value in VALUES:
+            query = _query([*filters, "q"], HOSTILE[value])
+            answer = client.get(f"{target.changelist}?{query}")
+            run.record(ADMIN, "GET", target.changelist, f"{value} in every filter", answer)
+        # An invalid filter answers ?e=1 before the next one is read: each alone.
+        for index, name in enumerate(filters):
+            for value in _rotation(index, ADMIN_PER_FILTER):
+                answer = client.get(f"{target.changelist}?{_query([name], HOSTILE[value])}")
+                run.record(ADMIN, "GET", target.changelist, f"{value} in {name}", answer)
+        for form in _post_forms(html, target.changelist):
+            if not any(name == "action" for name, _v in form.fields):
+                continue
+            # The page's first row is whichever object sorts first: select the
+            # target instead (never the administrator).
+            form.fields = [
+                (name, target.pk if name == ACTION_CHECKBOX_NAME and target.pk else value)
+                for name, value in form.fields
+            ]
+            post_hostile(run, ADMIN, client, form, ADMIN_PER_FIELD)
+            posted["actions"] += 1
+            # Each real action on hostile selections (the page's action is blank).
+            for action in _actions(html):
+                for value in VALUES:
+                    fields = [
+                        ("csrfmiddlewaretoken", ""), ("action", action), ("select_across", "0"),
+                        ("index", "0"), (ACTION_CHECKBOX_NAME, HOSTILE[value]),
+                    ]  # fmt: skip
+                    answer = client.post(
+                        form.action,
+                        _body(_current(client, fields)),
+                        content_type="application/x-www-form-urlencoded",
+                    )
+                    run.record(ADMIN, "POST", form.action, f"{action} on {value}", answer)
+        for url in (target.add, target.change):
+            if url is None:
+                continue
+            for form in _post_forms(_page(run, client, url), url):
+                post_hostile(run, ADMIN, client, form, ADMIN_PER_FIELD)
+                posted["add" if url == target.add else "change"] += 1
+    return posted
 
 
 ROLES = [
@@ -583,21 +744,35 @@ def test_no_page_answers_hostile_input_with_a_server_error_or_stores_it(
         fuzz_role(run, role, clients[role], urls)
         run.seconds[role] = time.monotonic() - began
 
+    after_roles = counts()
+    stored_by_roles = hostile_stored()
     grown = {
         label: (before[label], after)
-        for label, after in counts().items()
+        for label, after in after_roles.items()
         if after != before.get(label) and label not in MAY_GROW
     }
+
+    # The admin's posts come last: creating and changing rows is the admin's job,
+    # so they are outside the row-growth check (measured above, before them).
+    began = time.monotonic()
+    targets = admin_targets(users["system_admin"])
+    posted = fuzz_admin(run, logged_in("system_admin", users["system_admin"]), targets)
+    run.seconds[ADMIN] = time.monotonic() - began
+
     with capsys.disabled():
         print(f"\n{len(urls)} pages; {time.monotonic() - started:.0f} s")
-        for role in ROLES:
+        for role in [*ROLES, ADMIN]:
             print(
                 f"  {role}: {run.requests[role]} requests in {run.seconds[role]:.0f} s, "
                 f"{sorted(run.statuses[role].items())}"
             )
-        for label, after in counts().items():
+        for label, after in after_roles.items():
             if after != before.get(label):
                 print(f"  rows of {label}: {before.get(label)} -> {after}")
+        print(f"  admin: {len(targets)} models, forms posted {dict(posted)}")
+        for label, after in counts().items():
+            if after != after_roles.get(label):
+                print(f"  rows of {label} after the admin's posts: {after_roles[label]} -> {after}")
         for line in left_out:
             print(f"  left out: {line}")
         for key, seconds in run.spent.most_common(5):
@@ -605,6 +780,8 @@ def test_no_page_answers_hostile_input_with_a_server_error_or_stores_it(
         for failure in run.failures:
             print(f"  5xx: {failure}")
     assert len(urls) > 80, "the resolver lost its pages"
+    assert len(targets) >= 8 and sum(posted.values()) >= 10, "the admin lost its forms"
     assert not run.failures, f"{len(run.failures)} server errors:\n" + "\n".join(run.failures)
-    assert not (stored := hostile_stored()), "\n".join(stored)
+    assert not stored_by_roles, "\n".join(stored_by_roles)
     assert not grown, f"rows appeared where no valid POST creates any: {grown}"
+    assert not (stored := hostile_stored(ADMIN_FREE_TEXT)), "\n".join(stored)
