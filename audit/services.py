@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audit.models import AuditChainHead, AuditEvent
 from core import request_context
+from core.db import insert_returning_pk
 
 GENESIS_HASH = "0" * 64
 
@@ -102,26 +103,8 @@ def _append(event: AuditEvent) -> None:
     """INSERT the event and advance the head to it: on PostgreSQL in one statement
     (a data-modifying WITH), elsewhere in two. Written out rather than through the
     ORM, because every audited change of the platform runs it."""
-    fields = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(event, True), connection) for field in fields]
-    quote = connection.ops.quote_name
-    table, pk = quote(AuditEvent._meta.db_table), quote(AuditEvent._meta.pk.column)
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    insert = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING {pk}"  # noqa: S608
     _read, advance = _head_sql()
-    head = [event.sequence, event.hash]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            both = f"WITH event AS ({insert}) {advance} RETURNING (SELECT {pk} FROM event)"  # noqa: S608
-            cursor.execute(both, [*values, *head])
-            (event.pk,) = cursor.fetchone()
-        else:
-            cursor.execute(insert, values)
-            (event.pk,) = cursor.fetchone()
-            cursor.execute(advance, head)
-    event._state.adding = False
-    event._state.db = connection.alias
+    insert_returning_pk(event, then=(advance, [event.sequence, event.hash]))
 
 
 def audit_record(

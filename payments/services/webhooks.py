@@ -6,8 +6,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 
+from core.db import insert_returning_pk
 from payments.models import Payment, RefundStatus, WebhookEvent, WebhookOutcome
 from payments.providers import provider_named
 from payments.services.refunds import finish_refund
@@ -76,23 +77,8 @@ def _webhook_record_once(provider: str, event: Any, payment: Payment | None) -> 
         payment=payment,
         outcome=WebhookOutcome.APPLIED if payment is not None else WebhookOutcome.UNKNOWN_PAYMENT,
     )
-    fields = [field for field in WebhookEvent._meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(record, True), connection) for field in fields]
-    quote = connection.ops.quote_name
-    # Names from the model's metadata; every value is a parameter.
-    table, pk = quote(WebhookEvent._meta.db_table), quote(WebhookEvent._meta.pk.column)
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    once = f"ON CONFLICT ({quote('provider')}, {quote('event_id')}) DO NOTHING"
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {once} RETURNING {pk}"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
+    if insert_returning_pk(record, on_conflict=("provider", "event_id")) is None:
         return None
-    record.pk = row[0]
-    record._state.adding = False
-    record._state.db = connection.alias
     return record
 
 
