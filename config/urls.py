@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("applications.api.casework_urls")),
     path("", include("payments.api.urls")),
     path("", include("digitization.api.urls")),
+    path("", include("deliveries.api.urls")),
 ]
 
 urlpatterns = [

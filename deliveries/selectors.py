@@ -86,19 +86,33 @@ def _last_error():
     )
 
 
+def managed_deliveries(actor: Any, *, state: str | None = None) -> QuerySet[Delivery]:
+    """Deliveries of the procedures the actor manages, newest first (optionally in
+    one state), each with its last error."""
+    found = Delivery.objects.filter(
+        target__procedure__owning_organization__in=organizations_where(
+            actor, Action.MANAGE_PROCEDURES
+        )
+    )
+    if state:
+        found = found.filter(state=state)
+    return (
+        found.select_related("target__procedure", "application")
+        .annotate(last_error=_last_error())
+        .order_by("-id")
+    )
+
+
+def managed_delivery(actor: Any, delivery_id: int) -> Delivery:
+    found = managed_deliveries(actor).filter(pk=delivery_id).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
 def dead_letters(actor: Any) -> QuerySet[Delivery]:
     """Deliveries that finally failed, for the procedures the actor manages."""
-    return (
-        Delivery.objects.filter(
-            state=DeliveryState.DEAD,
-            target__procedure__owning_organization__in=organizations_where(
-                actor, Action.MANAGE_PROCEDURES
-            ),
-        )
-        .select_related("target__procedure", "application")
-        .annotate(last_error=_last_error())
-        .order_by("-dead_at", "-id")
-    )
+    return managed_deliveries(actor, state=DeliveryState.DEAD).order_by("-dead_at", "-id")
 
 
 def dead_letter(actor: Any, delivery_id: int) -> Delivery:
