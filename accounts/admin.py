@@ -5,9 +5,6 @@ import re
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
@@ -21,36 +18,8 @@ from accounts.services import (
     organization_update,
     totp_reset,
 )
+from core.admin import HostileInputRefused
 from core.errors import DomainError
-
-
-class HostileInputRefused:
-    """What Django's ModelAdmin lets through to a 500: an action on a selection that
-    is not a primary key (`_selected_action=true` fails in the query) and a date
-    filter too large for a date (`attempt_time__year=10**30`, an OverflowError).
-    Such a selection matches no row, like a deleted one (none left: Django's own
-    "Items must be selected"); such a filter answers like any bad filter."""
-
-    def response_action(self, request, queryset):
-        selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
-        kept = [value for value in selected if self._is_primary_key(value)]
-        if kept != selected:
-            request.POST = request.POST.copy()
-            request.POST.setlist(ACTION_CHECKBOX_NAME, kept)
-        return super().response_action(request, queryset)
-
-    def _is_primary_key(self, value) -> bool:
-        try:
-            self.model._meta.pk.to_python(value)
-        except ValidationError:
-            return False
-        return True
-
-    def get_changelist_instance(self, request):
-        try:
-            return super().get_changelist_instance(request)
-        except OverflowError as error:
-            raise IncorrectLookupParameters(error) from error
 
 
 class MembershipInline(admin.TabularInline):
@@ -206,8 +175,8 @@ class MembershipAdmin(HostileInputRefused, admin.ModelAdmin):
             membership_revoke(actor=request.user, membership=membership)
 
 
-# The admins registered before this module (Django's groups, django-axes' logs,
-# the audit log) refuse the same hostile input.
+# The admins of other packages registered before this module (Django's groups,
+# django-axes' logs) refuse the same hostile input.
 for model, model_admin in list(admin.site._registry.items()):
     if not isinstance(model_admin, HostileInputRefused):
         admin.site.unregister(model)

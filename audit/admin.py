@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from audit.models import AuditEvent
+from core.admin import HostileInputRefused
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(HostileInputRefused, admin.ModelAdmin):
     list_display = ["sequence", "occurred_at", "actor", "action", "target_type", "target_id"]
     list_filter = ["action"]
     search_fields = ["action", "target_type", "target_id", "request_id"]
