@@ -224,12 +224,15 @@ def test_a_failing_receiver_is_retried_with_the_same_message_id(
     assert [got["id"] for got in receiver.accepted] == [delivery.message_id]
 
 
-def test_a_receiver_down_for_an_hour_loses_nothing(city, target, receiver, record):
+@pytest.mark.parametrize(
+    "outage", [timedelta(hours=1), timedelta(days=1)], ids=["an hour", "a day"]
+)
+def test_a_receiver_that_is_down_for_a_while_loses_nothing(city, target, receiver, record, outage):
     receiver.status = None  # connections are dropped
     application = _filed(city)
     (delivery,) = record(application)
     waited = timedelta()
-    while waited < timedelta(hours=1):
+    while waited < outage:
         delivery.refresh_from_db()
         assert delivery.state == DeliveryState.PENDING
         waited += delivery.next_attempt_at - timezone.now()
