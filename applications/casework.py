@@ -10,8 +10,8 @@ staff, residents and the platform alike, from pages, the API and tasks:
 - every transition is written to the timeline and the audit log in the same
   transaction, with actor, from, to and comment; side effects run on commit.
 
-The processing period (due date) counts business days from the day the filing
-was complete, and stops while a correction is awaited from the resident.
+One step of the workflow (check, take, timeline, telling the resident) is
+applications.transitions; the processing period is applications.processing_period.
 """
 
 from __future__ import annotations
@@ -30,45 +30,26 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from accounts.permissions import Action, actor_may, organizations_where
 from accounts.services import notify
-from applications.business_days import add_business_days, business_days_between
 from applications.models import (
     Application,
-    ApplicationEvent,
     ApplicationStatus,
     CorrectionRequest,
     Decision,
     InternalNote,
 )
-from applications.workflow import ACTION_LABELS, GUARDS, Transition, actor_fits, workflow_of
+from applications.processing_period import clock_start
+from applications.transitions import (
+    applicant_notify,
+    event_record,
+    transition_check,
+    transition_take,
+)
 from audit.services import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.tasks import enqueue
 from procedures.form_engine import engine
 
 S = ApplicationStatus
-
-# Guards that are about who acts (403), not about the state of the case (409).
-_PERSONAL_GUARDS = {"assignee", "four_eyes"}
-
-
-def event_record(
-    application: Application,
-    actor: Any,
-    kind: str,
-    *,
-    before: str = "",
-    message: str = "",
-    internal: bool = False,
-) -> ApplicationEvent:
-    return ApplicationEvent.objects.create(
-        application=application,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        kind=kind,
-        from_status=before,
-        to_status=application.status,
-        message=message,
-        internal=internal,
-    )
 
 
 def locked_application(application_id: int) -> Application:
@@ -95,133 +76,7 @@ def _may_see(actor: Any, application: Application) -> bool:
     return staff_may_see(actor, application)
 
 
-def _status_label(status: str) -> str:
-    return str(ApplicationStatus(status).label)
-
-
-def _possible_actions(application: Application, actor: Any) -> list[Transition]:
-    workflow = workflow_of(application.version)
-    return [
-        item
-        for item in workflow.transitions_from(application.status)
-        if actor_fits(item, application, actor)
-    ]
-
-
-# --- Processing period --------------------------------------------------------------------
-
-
-def clock_start(application: Application, moment: datetime) -> None:
-    """The filing is complete: the processing period starts counting."""
-    day = timezone.localdate(moment)
-    application.clock_started_on = day
-    application.due_date = add_business_days(
-        day, application.procedure.processing_days + application.paused_business_days
-    )
-
-
-def clock_resume(application: Application, correction: CorrectionRequest, moment: datetime) -> None:
-    """The resident answered a correction: the business days it was open do not count."""
-    paused = business_days_between(
-        timezone.localdate(correction.requested_at), timezone.localdate(moment)
-    )
-    application.paused_business_days += paused
-    if application.clock_started_on is not None:
-        application.due_date = add_business_days(
-            application.clock_started_on,
-            application.procedure.processing_days + application.paused_business_days,
-        )
-
-
-# --- The engine -------------------------------------------------------------------------------
-
-
-def transition_check(locked: Application, actor: Any, action: str, comment: str) -> Transition:
-    workflow = workflow_of(locked.version)
-    transition = workflow.find(action, locked.status)
-    if transition is None:
-        allowed = [item.label for item in _possible_actions(locked, actor)]
-        message = _("“%(action)s” is not possible while the application is “%(status)s”.") % {
-            "action": _label(action),
-            "status": _status_label(locked.status),
-        }
-        if allowed:
-            message += " " + _("Possible now: %(actions)s.") % {"actions": ", ".join(allowed)}
-        raise Conflict(
-            message,
-            code="invalid_transition",
-            details={
-                "status": locked.status,
-                "allowed_actions": [item.action for item in _possible_actions(locked, actor)],
-            },
-        )
-    if not actor_fits(transition, locked, actor):
-        raise PermissionDenied(
-            _("Your role does not allow “%(action)s” for this application.")
-            % {"action": transition.label},
-            code="not_allowed",
-        )
-    for name in transition.guards:
-        problem = GUARDS[name](locked, actor)
-        if problem is not None:
-            error = PermissionDenied if name in _PERSONAL_GUARDS else Conflict
-            raise error(str(problem), code=name)
-    if transition.comment_required and not comment.strip():
-        raise ValidationFailed(
-            details={"comment": [_("Give a reason or a message for this action.")]}
-        )
-    return transition
-
-
-def _label(action: str) -> str:
-    return str(ACTION_LABELS.get(action, action))
-
-
-# Timeline and audit names that predate the engine, kept stable for API clients.
-_EVENT_KINDS = {"withdraw": "withdrawn"}
-
-
-def transition_take(
-    locked: Application, actor: Any, transition: Transition, comment: str = ""
-) -> None:
-    """Move the (locked, checked) application along a transition: status, timeline, audit."""
-    before = locked.status
-    kind = _EVENT_KINDS.get(transition.action, transition.action)
-    locked.status = transition.target
-    locked.save()
-    event_record(
-        locked,
-        actor,
-        kind,
-        before=before,
-        message=comment.strip(),
-        internal=transition.internal,
-    )
-    audit_record(
-        actor=actor,
-        action=f"applications.{kind}",
-        target=locked,
-        data={"reference": locked.reference, "from": before, "to": locked.status},
-    )
-
-
-def _application_link(application: Application) -> str:
-    return reverse("applications:detail", args=[application.pk])
-
-
-def applicant_notify(application: Application, *, subject: Any, body: Any) -> None:
-    """Tell the resident something about their application, in their language,
-    with its reference, its procedure's title and a link to its page."""
-    notify(
-        user=application.applicant,
-        subject=subject,
-        body=body,
-        params={
-            "reference": application.reference,
-            "procedure": lambda: application.procedure.title,
-        },
-        link=_application_link(application),
-    )
+# --- Workflow actions ---------------------------------------------------------------------
 
 
 def _case_link(application: Application) -> str:

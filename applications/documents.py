@@ -30,7 +30,6 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from applications.casework import applicant_notify, transition_check, transition_take
 from applications.models import (
     Application,
     ApplicationEvent,
@@ -42,6 +41,7 @@ from applications.models import (
 )
 from applications.reference import ALPHABET
 from applications.sensitive_answers import reveal
+from applications.transitions import applicant_notify, transition_check, transition_take
 from applications.workflow import GUARDS
 from audit.services import audit_record
 from core.errors import Conflict, NotFound

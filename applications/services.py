@@ -27,13 +27,6 @@ from django.utils.translation import gettext_lazy
 
 from accounts.identity.selectors import verified_identity
 from accounts.services import notify
-from applications.casework import (
-    clock_resume,
-    clock_start,
-    event_record,
-    transition_check,
-    transition_take,
-)
 from applications.hooks import case_counted
 from applications.models import (
     Application,
@@ -42,8 +35,10 @@ from applications.models import (
     Attachment,
     CaseCount,
 )
+from applications.processing_period import clock_resume, clock_start
 from applications.reference import new_reference
 from applications.sensitive_answers import protect, reveal, sensitive_keys
+from applications.transitions import event_record, transition_check, transition_take
 from applications.uploads import check_upload, virus_scan
 from applications.workflow import state_after_submission
 from audit.services import audit_record
