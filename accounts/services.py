@@ -222,8 +222,6 @@ def resident_sign_up(
 ) -> User:
     """A resident creates an account; it can log in once the e-mail is verified.
     The verification link is mailed after the transaction commits."""
-    from accounts.tasks import send_verification_email
-
     candidate = User(email=email, display_name=display_name)
     try:
         validate_password(password, user=candidate)
@@ -236,7 +234,7 @@ def resident_sign_up(
             display_name=display_name,
             preferred_language=preferred_language,
         )
-        enqueue(send_verification_email, user.pk)
+        enqueue("accounts.tasks.send_verification_email", user.pk)
     return user
 
 
@@ -271,11 +269,9 @@ def user_verify_email(*, uidb64: str, token: str) -> User:
 def verification_email_resend(*, email: str) -> None:
     """Send a fresh link to an unverified account. Says nothing about whether the
     address exists, so nobody can probe for accounts."""
-    from accounts.tasks import send_verification_email
-
     user = User.objects.filter(email__iexact=email.strip(), email_verified_at__isnull=True).first()
     if user is not None:
-        enqueue(send_verification_email, user.pk)
+        enqueue("accounts.tasks.send_verification_email", user.pk)
 
 
 def user_set_language(*, user: User, language: str) -> None:
@@ -521,11 +517,9 @@ def notify(
     lazy texts are translated into the user's own language, then filled with
     `params` (callables among them are called then, e.g. a bilingual title).
     With `email_task=False` the caller's own task sends the e-mail
-    (`accounts.tasks.send_notification_email`, by the notification's id), so one
+    (`accounts.mail.notification_email_send`, by the notification's id), so one
     message goes to the broker instead of two; the sweep of unsent notifications
     covers that task as it covers this one."""
-    from accounts.tasks import send_notification_email
-
     with translation.override(user.preferred_language):
         # A callable parameter is evaluated here, in the user's language too.
         params = {
@@ -538,7 +532,7 @@ def notify(
             link=link[:300],
         )
     if email_task:
-        enqueue(send_notification_email, notification.pk)
+        enqueue("accounts.tasks.send_notification_email", notification.pk)
     return notification
 
 

@@ -8,7 +8,7 @@ import urllib.request
 from celery import shared_task
 from django.conf import settings
 
-from accounts.tasks import send_notification_email
+from accounts.mail import notification_email_send
 from payments.providers.sandbox import SIGNATURE_HEADER, release_delayed, sandbox_enabled
 from payments.services.expiry import payments_expire_overdue
 from payments.services.reconciliation import reconciliation_run
@@ -26,7 +26,7 @@ def dispatch_settlement(payment_id: int, notification_id: int | None = None) -> 
     a second time, and a notification is e-mailed once."""
     moved = payment_settlement_dispatch(payment_id=payment_id)
     if notification_id is not None:
-        send_notification_email(notification_id)
+        notification_email_send(notification_id=notification_id)
     return moved
 
 
