@@ -396,6 +396,14 @@ def deferred_expire(*, reference: str) -> SandboxTransaction:
         return tx
 
 
+def sandbox_results_release() -> int:
+    """The gateway's beat: notify the delayed results due (nothing when the sandbox
+    is off); returns how many."""
+    if not sandbox_enabled():
+        return 0
+    return release_delayed()
+
+
 def release_delayed(*, now: datetime | None = None) -> int:
     """Notify the delayed results whose time has come; returns how many."""
     now = now or timezone.now()

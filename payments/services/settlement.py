@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from accounts.mail import notification_email_send
 from core.errors import NotFound
 from payments.models import SETTLED_STATUSES, Payment, PaymentStatus
 from payments.registry import subject_handler
@@ -35,6 +36,18 @@ def payment_settlement_dispatch(*, payment_id: int) -> bool:
     Payment.objects.filter(pk=payment.pk, settlement_done_at__isnull=True).update(
         settlement_done_at=timezone.now()
     )
+    return moved
+
+
+def payment_settlement_run(*, payment_id: int, notification_id: int | None = None) -> bool:
+    """The settlement task: the subject moves on (and its receipt is issued), then the
+    payer's "payment received" notification is e-mailed (queued with the settlement
+    rather than as a task of its own: one broker message per payment). Safe to run
+    again: the handler does nothing a second time, and a notification is e-mailed
+    once. Returns whether the handler moved something."""
+    moved = payment_settlement_dispatch(payment_id=payment_id)
+    if notification_id is not None:
+        notification_email_send(notification_id=notification_id)
     return moved
 
 

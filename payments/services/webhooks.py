@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from core.db import insert_returning_pk
 from payments.models import Payment, RefundStatus, WebhookEvent, WebhookOutcome
 from payments.providers import provider_named
+from payments.providers.sandbox import SIGNATURE_HEADER, sandbox_enabled
 from payments.services.refunds import finish_refund
 from payments.services.status import apply_status
 
@@ -94,3 +97,28 @@ def _refund_event(locked: Payment, event: Any) -> bool:
         failure_reason=event.failure_reason,
     )
     return refund.status != RefundStatus.REQUESTED
+
+
+def sandbox_webhook_deliver(*, provider: str, body: str, signature: str) -> str:
+    """The sandbox gateway delivering a signed webhook: over HTTP when
+    PAYMENTS_SANDBOX_WEBHOOK_URL is set (as a real gateway would), otherwise straight
+    into the service the webhook endpoint calls, signature check included. Returns
+    the HTTP status or the outcome; "disabled" when the sandbox is off."""
+    if not sandbox_enabled():
+        return "disabled"
+    base = settings.PAYMENTS_SANDBOX_WEBHOOK_URL
+    if base:
+        request = urllib.request.Request(  # noqa: S310 (a configured http(s) URL)
+            f"{base.rstrip('/')}/{provider}/",
+            data=body.encode("utf-8"),
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return str(response.status)
+    result = webhook_receive(
+        provider_name=provider,
+        headers={SIGNATURE_HEADER: signature},
+        body=body.encode("utf-8"),
+    )
+    return result.outcome
