@@ -181,8 +181,42 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Uploaded files live outside the web root and are only served through views that
 # check permission; there is deliberately no MEDIA_URL route.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+
+
+def file_storage(backend: str) -> dict:
+    """Where attachments and issued documents are kept (docs/operations.md, "File
+    storage"): the local disk under MEDIA_ROOT (the embedded default), or an
+    S3-compatible object store through django-storages. Every file goes through
+    Django's storage API and is served only by views that check permission,
+    streamed through them; the store's own URLs are never handed out."""
+    if backend == "filesystem":
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    if backend != "s3":
+        raise ValueError(f"FILE_STORAGE must be 'filesystem' or 's3', not {backend!r}.")
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("S3_BUCKET"),
+            "endpoint_url": env("S3_ENDPOINT_URL", default=None),
+            "region_name": env("S3_REGION", default=None),
+            "access_key": env("S3_ACCESS_KEY_ID", default=None),
+            "secret_key": env("S3_SECRET_ACCESS_KEY", default=None),
+            "location": env("S3_PREFIX", default=""),
+            # Private objects; a name never overwrites another file.
+            "default_acl": None,
+            "file_overwrite": False,
+            # Should a URL ever be asked for, it is signed and lives a minute.
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            "signature_version": "s3v4",
+            "addressing_style": env("S3_ADDRESSING_STYLE", default="path"),
+        },
+    }
+
+
+FILE_STORAGE = env("FILE_STORAGE", default="filesystem")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": file_storage(FILE_STORAGE),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

@@ -4,7 +4,7 @@ refuse to load without them. `manage.py check --deploy` is clean with these."""
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, LOGGING, env, identity_provider_settings
+from .base import DATABASES, FILE_STORAGE, LOGGING, env, file_storage, identity_provider_settings
 
 DEBUG = False
 
@@ -101,7 +101,7 @@ SESSION_COOKIE_NAME = "__Host-sessionid"
 CSRF_COOKIE_NAME = "__Host-csrftoken"
 
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": file_storage(FILE_STORAGE),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

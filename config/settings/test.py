@@ -5,9 +5,11 @@ worker (tests/core/test_celery_worker.py)."""
 from .base import *  # noqa: F403
 from .base import (
     CELERY_BROKER_TRANSPORT_OPTIONS,
+    FILE_STORAGE,
     SITE_URL,
     VAR_DIR,
     env,
+    file_storage,
     identity_provider_settings,
 )
 
@@ -19,7 +21,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "test-media"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": file_storage(FILE_STORAGE),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 

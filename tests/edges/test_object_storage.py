@@ -1,0 +1,103 @@
+"""Attachments and issued documents in an S3-compatible object store (issue 20,
+part 3): moto's server, started as its own process (tests/edges/s3.py), with the
+platform configured as an operator would (FILE_STORAGE=s3 and the S3_* variables,
+read by config/settings/base.py's file_storage).
+
+Upload, receipt, decision, download and verification all go through the store;
+files are streamed through the views that check permission, never handed out as
+the store's URLs."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from applications.casework import workflow_act
+from applications.models import DocumentKind
+from config.settings.base import file_storage
+from tests.applications.casework_setup import PDF, City, file_application
+from tests.edges.s3 import ObjectStore
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def store():
+    running = ObjectStore()
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def s3(store, settings, monkeypatch):
+    for name, value in store.environment().items():
+        monkeypatch.setenv(name, value)
+    settings.STORAGES = {**settings.STORAGES, "default": file_storage("s3")}
+    assert type(default_storage._setup() or default_storage._wrapped).__name__ == "S3Storage"
+    return store
+
+
+def _download(client, url: str) -> bytes:
+    response = client.get(url)
+    assert response.status_code == 200, response
+    assert "Location" not in response  # streamed by the view, not a redirect to the store
+    return b"".join(response.streaming_content)
+
+
+def test_files_live_in_the_object_store_and_come_back_through_the_views(
+    client, s3, django_capture_on_commit_callbacks
+):
+    city = City()
+    with django_capture_on_commit_callbacks(execute=True):
+        application = file_application(city.permit, files=(("plan.pdf", PDF),))
+    attachment = application.attachments.get()
+    receipt = application.documents.get(kind=DocumentKind.RECEIPT)
+    keys = s3.keys()
+    assert f"media/{attachment.file.name}" in keys
+    assert f"media/{receipt.pdf.name}" in keys
+    assert s3.read(f"media/{attachment.file.name}") == PDF
+    assert hashlib.sha256(s3.read(f"media/{receipt.pdf.name}")).hexdigest() == receipt.pdf_digest
+
+    client.force_login(application.applicant)
+    got = _download(
+        client, reverse("applications:attachment", args=[application.pk, attachment.public_id])
+    )
+    assert got == PDF
+    pdf = _download(client, reverse("applications:document", args=[application.pk, receipt.pk]))
+    assert hashlib.sha256(pdf).hexdigest() == receipt.pdf_digest
+
+    # The decision notice too, issued by the task after the approval.
+    workflow_act(actor=city.clerk, application=application, action="claim")
+    workflow_act(actor=city.clerk, application=application, action="recommend_approval")
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow_act(actor=city.approver, application=application, action="approve")
+    decision = application.documents.get(kind=DocumentKind.DECISION)
+    assert f"media/{decision.pdf.name}" in s3.keys()  # noqa: SIM118 (a list, not a dict)
+    notice = _download(client, reverse("applications:document", args=[application.pk, decision.pk]))
+    assert hashlib.sha256(notice).hexdigest() == decision.pdf_digest
+
+    # The notice as downloaded from the store is the one the platform signed.
+    checked = client.post(
+        reverse("verify"),
+        {"document": SimpleUploadedFile("notice.pdf", notice, "application/pdf")},
+    )
+    assert checked.status_code == 200
+    assert "Authentic: this document was issued by us" in checked.content.decode()
+
+
+def test_another_resident_cannot_reach_a_file_in_the_store(
+    client, s3, django_capture_on_commit_callbacks
+):
+    city = City()
+    with django_capture_on_commit_callbacks(execute=True):
+        application = file_application(city.permit, files=(("plan.pdf", PDF),))
+    attachment = application.attachments.get()
+    other = file_application(city.permit).applicant
+    client.force_login(other)
+    url = reverse("applications:attachment", args=[application.pk, attachment.public_id])
+    assert client.get(url).status_code == 404
