@@ -3,8 +3,9 @@ decision: permit, certificate or notice), and checking one that someone holds.
 
 Rules enforced here:
 - an application gets exactly one receipt and one decision document, however often
-  issuing is retried (the application row is locked while it is made; a partial
-  unique constraint backs it);
+  issuing is retried or runs at once: the PDF is rendered and signed outside the
+  application's row lock, which is taken briefly to store it only if none is stored
+  yet (a partial unique constraint backs it);
 - a receipt shows what was filed, with the Individual Number masked and files only
   counted, and is rendered from the very data its content digest covers;
 - the platform signs a seal binding the kind, the verification code, the content
@@ -221,6 +222,46 @@ def _render(template: str, content: dict, code: str) -> tuple[str, bytes]:
     return content_digest, pdf_bytes
 
 
+def _issuing(application_id: int, *, lock: bool = False) -> Application:
+    applications = Application.objects.select_related(
+        "procedure__owning_organization", "version", "applicant"
+    )
+    if lock:
+        applications = applications.select_for_update(of=("self",))
+    application = applications.filter(pk=application_id).first()
+    if application is None:
+        raise NotFound()
+    return application
+
+
+def _made(
+    application: Application,
+    *,
+    kind: str,
+    template: str,
+    build: Callable[[Application, str, datetime], dict[str, Any]],
+    title: Callable[[Application], str],
+) -> tuple[IssuedDocument, datetime]:
+    """The document rendered, signed and its PDF stored, not saved yet; and the
+    time it says it was issued."""
+    issued_at = timezone.now()
+    code = _unused_code()
+    content = build(application, code, issued_at)
+    content_digest, pdf_bytes = _render(template, content, code)
+    document = IssuedDocument(
+        application=application,
+        kind=kind,
+        title=title(application)[:200],
+        verification_code=code,
+        content=content,
+        content_digest=content_digest,
+        pdf_digest=sha256_hex(pdf_bytes),
+    )
+    document.signature = sign_digest(sha256_hex(canonical_json(document.seal)))
+    document.pdf.save(f"{kind}.pdf", ContentFile(pdf_bytes), save=False)
+    return document, issued_at
+
+
 def _issue_once(
     *,
     application_id: int,
@@ -233,57 +274,49 @@ def _issue_once(
 ) -> IssuedDocument:
     """Issue the one document of `kind` for an application, or return the one
     already issued. Safe to call again and again (task retries, redelivery after a
-    crash): the application row is locked while it is made, and a partial unique
-    constraint backs that up. `check` refuses when the application is not ready;
-    `issued` runs in the same transaction (timeline, notification, audit)."""
+    crash, two runs at once). The PDF is rendered and signed without holding the
+    application's row lock (that takes tens of milliseconds, more under load);
+    the lock is then taken briefly to store it, only if none is stored yet and the
+    application still says what the document says (otherwise it is made again,
+    under the lock). A partial unique constraint backs that up. `check` refuses
+    when the application is not ready; `issued` runs in the storing transaction
+    (timeline, notification, audit)."""
     existing = IssuedDocument.objects.filter(application_id=application_id, kind=kind).first()
     if existing is not None:
         return existing
-    stored_name = ""
+    make = {"kind": kind, "template": template, "build": build, "title": title}
+    application = _issuing(application_id)
+    check(application)
+    stored: list[str] = []  # PDFs written to storage; all but the one kept are removed
+    kept = None
     try:
+        document, issued_at = _made(application, **make)
+        stored.append(document.pdf.name)
         with transaction.atomic():
-            application = (
-                Application.objects.select_for_update(of=("self",))
-                .select_related("procedure__owning_organization", "version", "applicant")
-                .filter(pk=application_id)
-                .first()
-            )
-            if application is None:
-                raise NotFound()
-            existing = application.documents.filter(kind=kind).first()
-            if existing is not None:
-                return existing  # issued while we waited for the lock
-            check(application)
-            issued_at = timezone.now()
-            code = _unused_code()
-            content = build(application, code, issued_at)
-            content_digest, pdf_bytes = _render(template, content, code)
-            document = IssuedDocument(
-                application=application,
-                kind=kind,
-                title=title(application)[:200],
-                verification_code=code,
-                content=content,
-                content_digest=content_digest,
-                pdf_digest=sha256_hex(pdf_bytes),
-            )
-            document.signature = sign_digest(sha256_hex(canonical_json(document.seal)))
-            document.pdf.save(f"{kind}.pdf", ContentFile(pdf_bytes), save=False)
-            stored_name = document.pdf.name
-            document.save()
-            issued(application, document)
-            audit_record(
-                action=f"applications.{kind}_issued",
-                target=application,
-                data={
-                    "document": document.pk,
-                    "reference": application.reference,
-                    "content_digest": content_digest,
-                    "pdf_digest": document.pdf_digest,
-                },
-            )
+            locked = _issuing(application_id, lock=True)
+            existing = locked.documents.filter(kind=kind).first()
+            if existing is None:
+                check(locked)
+                if build(locked, document.verification_code, issued_at) != document.content:
+                    # Changed while the PDF was rendered: made again, now under the lock.
+                    document, issued_at = _made(locked, **make)
+                    stored.append(document.pdf.name)
+                document.application = locked
+                document.save()
+                issued(locked, document)
+                audit_record(
+                    action=f"applications.{kind}_issued",
+                    target=locked,
+                    data={
+                        "document": document.pk,
+                        "reference": locked.reference,
+                        "content_digest": document.content_digest,
+                        "pdf_digest": document.pdf_digest,
+                    },
+                )
+                kept = document.pdf.name
     except IntegrityError:
-        _discard(stored_name)
+        _discard(*stored)
         # The constraint kept it to one (a writer that did not take the lock got
         # there first): that one is the answer.
         existing = IssuedDocument.objects.filter(application_id=application_id, kind=kind).first()
@@ -291,9 +324,10 @@ def _issue_once(
             raise
         return existing
     except BaseException:
-        _discard(stored_name)
+        _discard(*stored)
         raise
-    return document
+    _discard(*(name for name in stored if name != kept))
+    return document if existing is None else existing
 
 
 def _receipt_ready(application: Application) -> None:
@@ -442,10 +476,12 @@ def _decision_title(application: Application) -> dict:
     return REFUSAL_TITLE
 
 
-def _discard(name: str) -> None:
-    """Remove a stored PDF whose database row never committed."""
-    if name:
-        IssuedDocument._meta.get_field("pdf").storage.delete(name)
+def _discard(*names: str) -> None:
+    """Remove stored PDFs whose database row never committed (or lost the race)."""
+    storage = IssuedDocument._meta.get_field("pdf").storage
+    for name in names:
+        if name:
+            storage.delete(name)
 
 
 # --- Verification ---------------------------------------------------------------------

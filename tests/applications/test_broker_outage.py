@@ -15,7 +15,7 @@ from accounts.tasks import sweep_unsent_notifications
 from applications.models import Application, ApplicationStatus, DocumentKind
 from applications.services import application_save_step, application_start
 from applications.tasks import issue_receipt, sweep_pending_documents
-from config.celery import app
+from config.celery import app  # the broker_down fixture is in conftest.py
 from core.tasks import publish
 from tests.factories import MY_NUMBER, UserFactory, applicant_step, publish_procedure
 
@@ -28,27 +28,6 @@ DEFINITION = {
     "delivery": {"methods": ["electronic"]},
     "contact": {"channels": ["email"]},
 }
-
-
-@pytest.fixture
-def broker_down():
-    """Celery publishes to a port where no broker listens (not eagerly), as when
-    Redis is down; the previous configuration comes back afterwards."""
-    previous = {key: app.conf[key] for key in ("broker_write_url", "task_always_eager")}
-    # broker_write_url: publishing uses it before broker_url (which the
-    # CELERY_BROKER_URL environment variable of the test run overrides).
-    app.conf.update(broker_write_url="redis://127.0.0.1:1/0", task_always_eager=False)
-    _forget_connections()
-    yield
-    app.conf.update(previous)
-    _forget_connections()
-
-
-def _forget_connections():
-    # Celery's connection and producer pools are made from broker_url when first
-    # used; dropping them makes the next publish use the current setting.
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 def test_publishing_to_a_dead_broker_reports_failure_without_raising(broker_down):

@@ -9,22 +9,24 @@ import io
 import shutil
 import subprocess
 import threading
+import time
 
 import pytest
 import segno
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from PIL import Image
 
+from accounts.models import Notification
 from applications.documents import (
     normalize_verification_code,
     receipt_issue,
     verify_code,
     verify_pdf,
 )
-from applications.models import ApplicationEvent, IssuedDocument
+from applications.models import Application, ApplicationEvent, IssuedDocument
 from applications.services import (
     application_save_step,
     application_start,
@@ -212,6 +214,72 @@ def test_two_workers_issuing_at_once_make_one_receipt(procedure, resident):
     assert not errors
     assert len(set(results)) == 1
     assert IssuedDocument.objects.filter(application=application).count() == 1
+
+
+def _wait_for(path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out waiting for {path.name}.")
+        time.sleep(0.02)
+
+
+def _lock_now(application) -> None:
+    """Lock the application's row in a transaction of this thread, not waiting:
+    raises if another transaction holds it."""
+    with transaction.atomic():
+        Application.objects.select_for_update(nowait=True).get(pk=application.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_rendering_at_once_store_one_receipt_without_locking_while_rendering(
+    procedure, resident, settings, tmp_path, broker_down
+):
+    # The submission's task is not queued (the broker is down), so no receipt yet:
+    # two runs (a redelivered task and the sweep, say) issue it at once.
+    settings.MEDIA_ROOT = media = tmp_path / "media"
+    application = _submitted(procedure, resident)
+    assert not application.documents.exists()
+    notifications = Notification.objects.filter(user=resident).count()
+    # Each run holds after rendering while the gate exists (core/pdf.py).
+    gate = tmp_path / "render-gate"
+    held = tmp_path / "render-gate.held"
+    gate.touch()
+    settings.PDF_RENDER_TEST_GATE = str(gate)
+    results, errors = [], []
+
+    def issue():
+        try:
+            results.append(receipt_issue(application_id=application.pk).pk)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=issue) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+            _wait_for(held)
+            # Rendered, not stored: the row is not locked, another transaction takes it now.
+            _lock_now(application)
+            held.unlink()
+    finally:
+        gate.unlink()  # both have rendered (or the test failed): now both store
+        for thread in threads:
+            if thread.ident is not None:  # started
+                thread.join(timeout=60)
+    assert not errors
+    assert len(results) == 2 and len(set(results)) == 1
+    assert IssuedDocument.objects.filter(application=application).count() == 1
+    assert AuditEvent.objects.filter(action="applications.receipt_issued").count() == 1
+    assert (
+        ApplicationEvent.objects.filter(application=application, kind="receipt_issued").count() == 1
+    )
+    assert Notification.objects.filter(user=resident).count() == notifications + 1
+    # The losing run's PDF is removed: one file, the stored receipt's.
+    (pdf_file,) = media.rglob("*.pdf")
+    assert IssuedDocument.objects.get(application=application).pdf.path == str(pdf_file)
 
 
 # --- What the PDF says -----------------------------------------------------------------

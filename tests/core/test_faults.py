@@ -100,11 +100,11 @@ def _issuing_backend() -> int | None:
 
 
 def _wait_until_held_mid_render(gate) -> None:
-    """The worker rendered the receipt's PDF and holds at the gate, inside the
-    transaction that issues it (the application's row is locked)."""
+    """The worker rendered the receipt's PDF and holds at the gate, before the
+    transaction that stores it (the application's row is not locked meanwhile)."""
     held = gate.with_name(f"{gate.name}.held")
     wait_until(held.exists, timeout=60, what="the worker to render the receipt")
-    assert _issuing_backend() is not None
+    assert _issuing_backend() is None
 
 
 @pytest.fixture
@@ -162,8 +162,8 @@ def test_a_receipt_whose_worker_was_killed_mid_render_is_issued_once_by_the_next
     task_id = TASK_RECEIVED.search(first.output).group(1)
     first.kill()
 
-    # The database rolled back what the killed worker had begun: no receipt, no
-    # file, no audit row, and the application is unlocked.
+    # Nothing of what the killed worker had begun is stored: no receipt, no file,
+    # no audit row, and the application is unlocked.
     wait_until(lambda: _issuing_backend() is None, timeout=10, what="the lock to be released")
     assert _receipts(application) == 0
     assert not list(media.rglob("*.pdf"))
