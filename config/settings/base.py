@@ -359,6 +359,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets used under several field names get one name of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "DeliveryEventEnum": "deliveries.models.EventType",
+        "DeliveryTargetKindEnum": "deliveries.models.TargetKind",
+        "DeliveryStateEnum": "deliveries.models.DeliveryState",
+    },
 }
 
 # --- Security headers (strict in every environment; production adds HTTPS) ---------
