@@ -83,6 +83,50 @@ ensure_node_packages() {
     fi
 }
 
+# PostgreSQL and Redis on this machine (bin/test, bin/cluster): started when down,
+# installed when missing.
+PG_HOST=127.0.0.1
+PG_PORT=5432
+REDIS_PORT=6379
+
+ensure_postgres() {
+    if ! command -v pg_ctlcluster >/dev/null 2>&1 && ! command -v psql >/dev/null 2>&1; then
+        apt_install postgresql postgresql-client || exit 1
+    fi
+    if ! pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; then
+        say "Starting PostgreSQL"
+        local version
+        version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+        pg_ctlcluster --skip-systemctl-redirect "$version" main start
+        for _ in $(seq 1 30); do
+            pg_isready -q -h "$PG_HOST" -p "$PG_PORT" && break
+            sleep 1
+        done
+    fi
+    pg_isready -q -h "$PG_HOST" -p "$PG_PORT" || {
+        echo "PostgreSQL does not answer on $PG_HOST:$PG_PORT." >&2
+        exit 1
+    }
+}
+
+ensure_redis() {
+    if ! command -v redis-server >/dev/null 2>&1; then
+        apt_install redis-server || exit 1
+    fi
+    if ! redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1; then
+        say "Starting Redis"
+        redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no
+        for _ in $(seq 1 20); do
+            redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+            sleep 0.5
+        done
+    fi
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1 || {
+        echo "Redis does not answer on 127.0.0.1:$REDIS_PORT." >&2
+        exit 1
+    }
+}
+
 compile_messages() {
     "$PY" manage.py compilemessages --ignore=.venv -v0
 }
