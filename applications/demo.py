@@ -17,7 +17,7 @@ from stdnum.jp import in_ as individual_number
 from accounts.identity.services import identity_verification_record
 from accounts.models import Organization, Role, User
 from accounts.services import membership_grant, user_create
-from applications.casework import workflow_act
+from applications.casework.services import workflow_act
 from applications.models import Application
 from applications.services import (
     application_save_step,

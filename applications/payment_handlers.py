@@ -21,7 +21,7 @@ import logging
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from applications.casework import workflow_act
+from applications.casework.services import workflow_act
 from applications.documents import payment_receipt_issue
 from applications.models import (
     Application,

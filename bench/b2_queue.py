@@ -148,9 +148,16 @@ def run(context: Context, params: dict[str, Any]) -> Result:
     from knox.models import AuthToken
 
     from accounts.models import Role
+    from applications.casework.queue import (
+        QueueFilters,
+        _encode,
+        _filtered,
+        _key,
+        _ordering,
+        queue_page,
+    )
+    from applications.casework.queue import state_counts as queue_state_counts
     from applications.models import Application
-    from applications.queue import QueueFilters, _encode, _filtered, _key, _ordering, queue_page
-    from applications.queue import state_counts as queue_state_counts
     from procedures.models import Procedure
 
     result = Result(id="B2", title=BENCHMARK.title, scale=context.scale)

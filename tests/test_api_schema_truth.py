@@ -20,7 +20,7 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from applications import queue as queue_pages
+from applications.casework import queue as queue_pages
 from tests.applications.casework_setup import City, resident, staff
 from tests.factories import UserFactory, confirmed_totp
 

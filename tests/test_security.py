@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from applications.casework import workflow_act
+from applications.casework.services import workflow_act
 from applications.documents import receipt_issue
 from tests.applications.casework_setup import PDF, City, file_application, resident, verified_login
 from tests.factories import MY_NUMBER, PASSWORD

@@ -77,7 +77,7 @@ def test_a_filing_submitted_while_the_broker_is_down_gets_its_receipt_later(
 def test_a_decision_taken_while_the_broker_is_down_is_issued_by_the_sweep(
     broker_down, django_capture_on_commit_callbacks
 ):
-    from applications.casework import workflow_act
+    from applications.casework.services import workflow_act
     from applications.services import application_submit
     from tests.factories import MembershipFactory
 

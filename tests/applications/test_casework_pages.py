@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from applications import services
-from applications.casework import application_assign, note_add, workflow_act
+from applications.casework.services import application_assign, note_add, workflow_act
 from applications.models import ApplicationStatus, CorrectionRequest
 from tests.applications.casework_setup import (
     PDF,
@@ -150,7 +150,7 @@ def test_counts_per_state_are_links_that_filter(city):
 
 
 def test_the_next_page_link_keeps_the_filters_and_pages_do_not_overlap(city, monkeypatch):
-    monkeypatch.setattr("applications.queue.PAGE_SIZE", 2)
+    monkeypatch.setattr("applications.casework.queue.PAGE_SIZE", 2)
     applications = [file_application(city.permit) for _ in range(5)]
     file_application(city.food_permit)
     client = signed_in(city.clerk)

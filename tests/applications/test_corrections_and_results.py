@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from applications.casework import workflow_act
+from applications.casework.services import workflow_act
 from applications.models import Application, ApplicationStatus, DocumentKind
 from applications.services import application_save_step, application_start, application_submit
 from tests.factories import (

@@ -120,8 +120,8 @@ def test_the_signed_filing_records_the_verified_identity(procedure):
 
 def test_reviewers_see_the_verified_identity_the_filing_was_signed_with(procedure):
     from accounts.permissions import forget_memberships
-    from applications.queue import case_for_staff
-    from applications.review import case_file
+    from applications.casework.queue import case_for_staff
+    from applications.casework.review import case_file
     from tests.factories import MembershipFactory
 
     resident = UserFactory()

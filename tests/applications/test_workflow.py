@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from accounts.models import Notification
 from applications import workflow
 from applications.business_days import add_business_days, business_days_between, is_business_day
-from applications.casework import (
+from applications.casework.services import (
     application_assign,
     application_claim_next,
     note_add,

@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from applications.casework import workflow_act
+from applications.casework.services import workflow_act
 from applications.models import DocumentKind
 from config.settings.base import file_storage
 from tests.applications.casework_setup import PDF, City, file_application

@@ -361,7 +361,7 @@ def test_cancelling_an_open_payment_lets_the_resident_choose_another_method(
 def test_a_fee_due_on_approval_is_paid_after_approval_and_releases_the_result(
     office, django_capture_on_commit_callbacks
 ):
-    from applications.casework import workflow_act
+    from applications.casework.services import workflow_act
 
     application = file_application(office.late_fee_permit)
     client = resident_client(application.applicant)

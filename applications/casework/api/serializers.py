@@ -1,6 +1,6 @@
 """Shapes of the casework API (staff). Input serializers check only the shape of a
-request; the rules live in applications.casework. The case is rendered from the
-same case file (applications.review) as the review page, so both show the same:
+request; the rules live in applications.casework.services. The case is rendered from the
+same case file (applications.casework.review) as the review page, so both show the same:
 answers with the Individual Number masked, revisions with their signature checked,
 the full timeline with staff-only steps, internal notes."""
 
@@ -20,8 +20,8 @@ from applications.api.serializers import (
     OnBehalfOfSerializer,
     masked_answers,
 )
-from applications.queue import QueueRow, is_overdue
-from applications.review import previewable
+from applications.casework.queue import QueueRow, is_overdue
+from applications.casework.review import previewable
 from applications.workflow import ACTION_LABELS
 
 STATUS_HELP = (

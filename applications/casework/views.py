@@ -1,6 +1,6 @@
 """The clerks' pages: the queue (filters, counts, claim next, bulk assign) and the
 review page of one application (the case file and its action forms). Each POST
-calls one service of applications.casework; refusals are shown on the page (an
+calls one service of applications.casework.services; refusals are shown on the page (an
 error summary linked to the field, or a message), never as a server error.
 
 Staff reach these pages only after their second factor (StaffTwoFactorMiddleware);
@@ -24,8 +24,16 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.permissions import Action, actor_may
-from applications import queue, review
-from applications.casework import (
+from applications.casework import queue, review
+from applications.casework.queue import (
+    ASSIGNEES,
+    SORTS,
+    Queue,
+    case_for_staff,
+    filters_from_query,
+    reviewable_procedures,
+)
+from applications.casework.services import (
     application_assign,
     application_claim_next,
     applications_bulk_assign,
@@ -34,14 +42,6 @@ from applications.casework import (
 )
 from applications.downloads import attachment_response, document_response
 from applications.models import ApplicationStatus
-from applications.queue import (
-    ASSIGNEES,
-    SORTS,
-    Queue,
-    case_for_staff,
-    filters_from_query,
-    reviewable_procedures,
-)
 from core.errors import DomainError, NotFound, ValidationFailed
 
 S = ApplicationStatus

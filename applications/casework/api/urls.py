@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from applications.api import casework_views as views
+from applications.casework.api import views
 
 urlpatterns = [
     path("queue/", views.QueueView.as_view(), name="api-queue"),

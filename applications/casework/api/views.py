@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import Action, actor_may
-from applications import review
-from applications.api.casework_serializers import (
+from applications.api.views import ATTACHMENT_FILE
+from applications.casework import review
+from applications.casework.api.serializers import (
     ActionSerializer,
     AssignSerializer,
     BulkAssignSerializer,
@@ -27,16 +28,7 @@ from applications.api.casework_serializers import (
     case_url_template,
     queue_item,
 )
-from applications.api.views import ATTACHMENT_FILE
-from applications.casework import (
-    application_assign,
-    application_claim_next,
-    applications_bulk_assign,
-    note_add,
-    workflow_act,
-)
-from applications.downloads import attachment_response, document_response
-from applications.queue import (
+from applications.casework.queue import (
     ASSIGNEES,
     MAX_PAGE_SIZE,
     PAGE_SIZE,
@@ -45,6 +37,14 @@ from applications.queue import (
     case_for_staff,
     filters_from_query,
 )
+from applications.casework.services import (
+    application_assign,
+    application_claim_next,
+    applications_bulk_assign,
+    note_add,
+    workflow_act,
+)
+from applications.downloads import attachment_response, document_response
 from core.api.pagination import page_size_from_query, page_size_schema, single_value
 from core.api.responses import INVALID, JSON_ONLY, not_found
 from core.errors import NotFound, PermissionDenied

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from applications import casework_views as views
+from applications.casework import views
 
 app_name = "casework"
 

@@ -5,7 +5,7 @@ digest and signature checked again, what changed from one revision to the next,
 the correction requests, the full timeline (staff-only steps included), internal
 notes, files, issued documents, and what the viewer may do now.
 
-Nothing here changes anything; the writes are in applications.casework."""
+Nothing here changes anything; the writes are in applications.casework.services."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from accounts.permissions import Action, actor_may, organizations_where, roles_granting
+from applications.casework.queue import is_overdue, staff_applications
 from applications.models import (
     Application,
     ApplicationEvent,
@@ -29,7 +30,6 @@ from applications.models import (
     InternalNote,
     IssuedDocument,
 )
-from applications.queue import is_overdue, staff_applications
 from applications.sensitive_answers import reveal
 from applications.workflow import (
     ACTION_LABELS,
@@ -308,7 +308,7 @@ def _corrections(application: Application, form: dict) -> list[CorrectionRequest
 
 def case_file(actor: Any, application: Application) -> CaseFile:
     """Everything the review page and the case API show about one application the
-    actor may see (found with applications.queue.case_for_staff)."""
+    actor may see (found with applications.casework.queue.case_for_staff)."""
     form = application.version.form
     attachments = list(application.attachments.select_related("uploaded_by"))
     file_names = {item.public_id: item.original_name for item in attachments}
