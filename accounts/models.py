@@ -192,7 +192,10 @@ class IdentityVerification(models.Model):
     issuer = models.CharField(_("identity provider"), max_length=255)
     subject = models.CharField(_("subject identifier"), max_length=255)
     full_name = models.CharField(_("full name"), max_length=200)
+    name_kana = models.CharField(_("name in kana"), max_length=200, blank=True)
     birth_date = models.DateField(_("date of birth"))
+    # "male", "female" or "other", as the provider asserted it (blank if not shared).
+    sex = models.CharField(_("sex"), max_length=10, blank=True)
     address = models.CharField(_("address"), max_length=500, blank=True)
     verified_at = models.DateTimeField(_("verified at"))
 

@@ -60,6 +60,14 @@ class IdentityStatusSerializer(serializers.Serializer):
     full_name = serializers.CharField(allow_null=True)
     birth_date = serializers.DateField(allow_null=True)
     address = serializers.CharField(allow_null=True)
+    name_kana = serializers.CharField(
+        allow_null=True, help_text=_("The name's reading in katakana, when the provider gave it.")
+    )
+    sex = serializers.ChoiceField(
+        choices=["male", "female", "other", ""],
+        allow_null=True,
+        help_text=_("As the provider asserted it; empty when it was not shared."),
+    )
     verified_at = serializers.DateTimeField(allow_null=True)
     issuer = serializers.CharField(
         allow_null=True, help_text=_("The identity provider's issuer identifier (a URL).")

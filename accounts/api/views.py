@@ -112,6 +112,8 @@ class IdentityStatusView(APIView):
             "full_name": verification.full_name if verification else None,
             "birth_date": verification.birth_date if verification else None,
             "address": verification.address if verification else None,
+            "name_kana": verification.name_kana if verification else None,
+            "sex": verification.sex if verification else None,
             "verified_at": verification.verified_at if verification else None,
             "issuer": verification.issuer if verification else None,
         }

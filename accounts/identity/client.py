@@ -112,6 +112,11 @@ class VerifiedIdentity:
     full_name: str
     birth_date: date
     address: str
+    name_kana: str = ""
+    sex: str = ""
+
+
+IDENTITY_PARTS = ("full_name", "name_kana", "birth_date", "sex", "address")
 
 
 def is_available() -> bool:
@@ -241,37 +246,76 @@ def authorization_response(request: HttpRequest) -> tuple[VerifiedIdentity, str]
 
 
 def identity_from_claims(*, issuer: str, claims: dict) -> VerifiedIdentity:
-    """Map standard OpenID Connect claims (Core 5.1) to what we keep. Japanese
-    providers give the family name first, so a missing `name` is built that way."""
-    family = _text(claims.get("family_name"))
-    given = _text(claims.get("given_name"))
-    full_name = _text(claims.get("name")) or " ".join(part for part in (family, given) if part)
+    """Map the provider's claims to what we keep, as IDENTITY_CLAIMS says (by default
+    the standard claims of Core 5.1, family name first as Japanese providers give it).
+    Name and a full date of birth are required; the rest may be missing."""
+    found = {part: claim_value(claims, sources) for part, sources in identity_claims().items()}
     try:
-        birth_date = date.fromisoformat(_text(claims.get("birthdate")))
+        birth_date = date.fromisoformat(found.get("birth_date", ""))
     except ValueError:
         birth_date = None
-    if not full_name or birth_date is None:
+    if not found.get("full_name") or birth_date is None:
         logger.warning("Identity provider did not share a name and a full date of birth.")
         raise IdentityIncomplete()
     return VerifiedIdentity(
         issuer=issuer,
         subject=str(claims["sub"]),
-        full_name=full_name[:200],
+        full_name=found["full_name"][:200],
         birth_date=birth_date,
-        address=_address(claims.get("address"))[:500],
+        address=found.get("address", "")[:500],
+        name_kana=found.get("name_kana", "")[:200],
+        sex=normalized_sex(found.get("sex", "")),
     )
 
 
-def _text(value: Any) -> str:
+def identity_claims() -> dict[str, list]:
+    configured = settings.IDENTITY_CLAIMS
+    unknown = set(configured) - set(IDENTITY_PARTS)
+    if unknown:
+        raise ImproperlyConfigured(f"IDENTITY_CLAIMS names unknown parts: {sorted(unknown)}")
+    return configured
+
+
+def claim_value(claims: dict, sources: list) -> str:
+    """The first source that gives text: a claim (dotted into objects), or several
+    joined with a space (the parts that are there)."""
+    for source in sources:
+        if isinstance(source, list):
+            value = " ".join(part for part in (_claim(claims, name) for name in source) if part)
+        else:
+            value = _claim(claims, source)
+        if value:
+            return value
+    return ""
+
+
+def _claim(claims: dict, name: str) -> str:
+    # A claim's own name may hold a dot too; only otherwise is it a path.
+    if name in claims:
+        value: Any = claims[name]
+    else:
+        value = claims
+        for part in name.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
     return value.strip() if isinstance(value, str) else ""
 
 
-def _address(value: Any) -> str:
-    """The `formatted` address, or its parts joined in Japanese order."""
-    if not isinstance(value, dict):
+# What the card says (男/女), ISO/IEC 5218 codes and OpenID Connect's `gender`.
+SEX_VALUES = {
+    "male": "male",
+    "男": "male",
+    "男性": "male",
+    "1": "male",
+    "female": "female",
+    "女": "female",
+    "女性": "female",
+    "2": "female",
+}
+
+
+def normalized_sex(value: str) -> str:
+    """ "male", "female", "other" for any other value the provider gave, or ""."""
+    value = value.strip()
+    if not value:
         return ""
-    formatted = _text(value.get("formatted"))
-    if formatted:
-        return formatted
-    parts = ("postal_code", "region", "locality", "street_address")
-    return " ".join(_text(value.get(part)) for part in parts if _text(value.get(part)))
+    return SEX_VALUES.get(value.lower(), "other")

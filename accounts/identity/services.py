@@ -41,6 +41,8 @@ def identity_verification_record(
     full_name: str,
     birth_date: date,
     address: str = "",
+    name_kana: str = "",
+    sex: str = "",
 ) -> IdentityVerification:
     """Attach an identity the provider `issuer` verified to `user`.
 
@@ -64,6 +66,8 @@ def identity_verification_record(
             verification.full_name = full_name
             verification.birth_date = birth_date
             verification.address = address
+            verification.name_kana = name_kana
+            verification.sex = sex
             verification.verified_at = now
             # Two accounts racing for the same subject: the unique constraint decides.
             verification.save()

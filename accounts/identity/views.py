@@ -78,6 +78,8 @@ def identity_callback_view(request: HttpRequest) -> HttpResponse:
             full_name=identity.full_name,
             birth_date=identity.birth_date,
             address=identity.address,
+            name_kana=identity.name_kana,
+            sex=identity.sex,
         )
     except DomainError as failure:
         messages.error(request, failure.message)

@@ -462,6 +462,33 @@ OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 # library's default is to wait forever).
 OIDC_TIMEOUT = env.int("OIDC_TIMEOUT", default=10)
 # How long a started verification may take at the provider before it expires.
+# Which claims fill which part of a verified identity (docs/identity.md, "Claims").
+# Each entry lists sources in order of preference; a source is a claim (a dot
+# reaches into an object claim, "address.formatted") or a list of claims joined with
+# a space. The defaults are OpenID Connect's standard claims, with the reading in
+# Japanese katakana as language-tagged claims (Core 5.2). A provider that names them
+# otherwise is configured with IDENTITY_CLAIMS (JSON of the same shape).
+IDENTITY_CLAIMS = env.json(
+    "IDENTITY_CLAIMS",
+    default={
+        "full_name": ["name", ["family_name", "given_name"]],
+        "name_kana": [
+            "name#ja-Kana-JP",
+            ["family_name#ja-Kana-JP", "given_name#ja-Kana-JP"],
+        ],
+        "birth_date": ["birthdate"],
+        "sex": ["gender"],
+        "address": [
+            "address.formatted",
+            [
+                "address.postal_code",
+                "address.region",
+                "address.locality",
+                "address.street_address",
+            ],
+        ],
+    },
+)
 IDENTITY_STATE_MAX_AGE = env.int("IDENTITY_STATE_MAX_AGE", default=15 * 60)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import Resolver404, clear_url_caches, resolve, reverse
 
 from accounts.identity import sandbox
@@ -463,6 +464,8 @@ def test_the_api_reports_the_identity_status(client, resident):
         "full_name": None,
         "birth_date": None,
         "address": None,
+        "name_kana": None,
+        "sex": None,
         "verified_at": None,
         "issuer": None,
     }
@@ -473,10 +476,13 @@ def test_the_api_reports_the_identity_status(client, resident):
         full_name="山田 太郎",
         birth_date=date(1985, 4, 12),
         address="東京都千代田区丸の内1-1",
+        name_kana="ヤマダ タロウ",
+        sex="male",
     )
     body = client.get(url).json()
     assert body["verified"] is True
     assert body["full_name"] == "山田 太郎"
+    assert body["name_kana"] == "ヤマダ タロウ" and body["sex"] == "male"
     assert body["birth_date"] == "1985-04-12"
     assert body["issuer"] == "https://id.example.jp"
     assert body["verified_at"]
@@ -508,6 +514,28 @@ def test_claims_are_mapped_from_their_parts_when_needed():
     assert identity.full_name == "佐藤 花子"
     assert identity.birth_date == date(1990, 1, 31)
     assert identity.address == "100-0005 東京都 千代田区"
+    assert identity.name_kana == "" and identity.sex == ""
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("female", "female"), ("男", "male"), ("2", "female"), ("unspecified", "other"), ("", "")],
+)
+def test_the_sex_the_provider_asserts_is_kept_in_one_vocabulary(given, stored):
+    identity = identity_from_claims(
+        issuer="https://id.example.jp",
+        claims={"sub": "s-1", "name": "佐藤 花子", "birthdate": "1990-01-31", "gender": given},
+    )
+    assert identity.sex == stored
+
+
+def test_an_unknown_part_in_identity_claims_is_a_configuration_error(settings):
+    settings.IDENTITY_CLAIMS = {**settings.IDENTITY_CLAIMS, "shoe_size": ["shoe"]}
+    with pytest.raises(ImproperlyConfigured):
+        identity_from_claims(
+            issuer="https://id.example.jp",
+            claims={"sub": "s-1", "name": "佐藤 花子", "birthdate": "1990-01-31"},
+        )
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,8 @@ class OpenIDProvider:
     keys: list[dict] = field(default_factory=lambda: [rsa_signing_key("key-1")])
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     port: int = field(default_factory=_free_port)
+    # Claims of the provider's own, beyond the standard ones, under the profile scope.
+    extra_profile_claims: list[str] = field(default_factory=list)
     process: subprocess.Popen | None = None
 
     @property
@@ -109,6 +111,7 @@ class OpenIDProvider:
             "OP_REDIRECT_URI": self.redirect_uri,
             "OP_KEYS_FILE": str(keys_file),
             "OP_PEOPLE_FILE": str(people_file),
+            "OP_EXTRA_PROFILE_CLAIMS": ",".join(self.extra_profile_claims),
             "NODE_ENV": "production",
         }
         self.process = subprocess.Popen(

@@ -106,6 +106,9 @@ def test_a_resident_verifies_their_identity_at_the_provider(client, resident, op
     assert verification.full_name == "山田 花子"
     assert verification.birth_date == date(1990, 2, 3)
     assert verification.address == "東京都千代田区丸の内1-1"
+    # The reading and the sex, which Japan's digital ID hands over too.
+    assert verification.name_kana == "ヤマダ ハナコ"
+    assert verification.sex == "female"
     assert verification.issuer == op.issuer
     assert verification.subject == "hanako"
     assert "Your identity has been verified." in _identity_page(client)
@@ -127,6 +130,29 @@ def _id_token(op, key: dict, *, nonce: str = "n-1") -> str:
     claims |= {"iat": now, "exp": now + 300}
     private = RSAAlgorithm.from_jwk(json.dumps(key))
     return jwt.encode(claims, private, algorithm="RS256", headers={"kid": key["kid"]})
+
+
+def test_a_provider_with_other_claim_names_is_configured_not_programmed(
+    client, resident, op, settings
+):
+    # A provider that puts the reading in a claim of its own and the sex as the
+    # card's 女: mapped by IDENTITY_CLAIMS alone.
+    op.people["hanako"] = {
+        **{k: v for k, v in HANAKO.items() if "#" not in k and k != "gender"},
+        "kana": "ヤマダ　ハナコ",
+        "sex_on_card": "女",
+    }
+    op.extra_profile_claims = ["kana", "sex_on_card"]
+    op.restart()
+    settings.IDENTITY_CLAIMS = {
+        **settings.IDENTITY_CLAIMS,
+        "name_kana": ["kana"],
+        "sex": ["sex_on_card"],
+    }
+    _verify(client)
+    verification = verified_identity(resident)
+    assert verification.name_kana == "ヤマダ　ハナコ"
+    assert verification.sex == "female"
 
 
 def test_key_rotation_at_the_provider_needs_nothing_from_us(client, resident, op):

@@ -9,6 +9,7 @@
 //   OP_KEYS_FILE                       a private JWKS; the first key signs
 //   OP_PEOPLE_FILE                     {login: {claims}}: who may sign in, and what
 //                                      the provider asserts about them
+//   OP_EXTRA_PROFILE_CLAIMS            claims of its own in the profile scope
 //
 // Sign-in uses the library's development interactions (a login form that takes
 // any password, then a consent form), which the tests post like a browser would.
@@ -30,6 +31,8 @@ const port = Number(env("OP_PORT"));
 const issuer = env("OP_ISSUER");
 const keys = JSON.parse(readFileSync(env("OP_KEYS_FILE"), "utf8"));
 const people = JSON.parse(readFileSync(env("OP_PEOPLE_FILE"), "utf8"));
+// A provider's own claims beyond the standard ones (comma-separated), in `profile`.
+const extraProfileClaims = (process.env.OP_EXTRA_PROFILE_CLAIMS || "").split(",").filter(Boolean);
 
 const configuration = {
   clients: [
@@ -57,6 +60,7 @@ const configuration = {
       "name#ja-Kana-JP",
       "family_name#ja-Kana-JP",
       "given_name#ja-Kana-JP",
+      ...extraProfileClaims,
     ],
     address: ["address"],
   },
