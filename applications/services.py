@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.identity.selectors import verified_identity
 from accounts.services import notify
-from applications.hooks import case_counted
+from applications.hooks import case_counted, case_event
 from applications.models import (
     Application,
     ApplicationRevision,
@@ -544,6 +544,7 @@ def _submit(actor: Any, application: Application | int) -> Application:
         locked.save(update_fields=SUBMITTED_FIELDS)
         event_record(locked, actor, "submitted", before=ApplicationStatus.DRAFT)
         _count_case(locked.procedure, timezone.localdate(moment))
+        case_event.announce(application=locked, event="submitted", revision=locked.revision)
         # The receipt (受付票) is rendered by a worker once the filing is committed.
         enqueue("applications.tasks.issue_receipt", locked.pk)
         audit_record(
@@ -584,6 +585,7 @@ def application_resubmit(
             correction.save(update_fields=["answered_at", "response", "revision"])
             clock_resume(locked, correction, moment)
         transition_take(locked, actor, transition, (note or "").strip()[:2000])
+        case_event.announce(application=locked, event="corrected", revision=locked.revision)
         if locked.assignee is not None:
             notify(
                 user=locked.assignee,
@@ -615,6 +617,7 @@ def application_withdraw(*, actor: Any, application: Application, reason: str) -
         transition = transition_check(locked, actor, "withdraw", reason)
         locked.withdrawn_reason = reason.strip()[:2000]
         transition_take(locked, actor, transition, locked.withdrawn_reason)
+        case_event.announce(application=locked, event="withdrawn", revision=locked.revision)
     return locked
 
 

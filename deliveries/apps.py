@@ -8,7 +8,12 @@ class DeliveriesConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.permissions import Action, holds
+        from applications.hooks import case_event
         from core.navigation import NavItem, register
+        from deliveries import services
+
+        # Each event of a filing, delivered to the procedure's targets.
+        case_event.subscribe(services.on_case_event)
 
         register(
             NavItem(

@@ -261,6 +261,19 @@ def deliveries_record(*, application: Any, event_type: str, revision: int) -> li
     return made
 
 
+EVENTS = {
+    "submitted": EventType.SUBMITTED,
+    "corrected": EventType.CORRECTED,
+    "decided": EventType.DECIDED,
+    "withdrawn": EventType.WITHDRAWN,
+}
+
+
+def on_case_event(*, application: Any, event: str, revision: int) -> None:
+    """Listener of applications.hooks.case_event (subscribed in deliveries/apps.py)."""
+    deliveries_record(application=application, event_type=EVENTS[event], revision=revision)
+
+
 # --- Attempts ---------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from accounts.permissions import Action, actor_may, organizations_where
 from accounts.services import notify
+from applications.hooks import case_event
 from applications.models import (
     Application,
     ApplicationStatus,
@@ -127,6 +128,8 @@ def workflow_act(
         elif action == "payment_settled":
             clock_start(locked, now)
         transition_take(locked, actor, transition, comment)
+        if action in ("approve", "reject"):
+            case_event.announce(application=locked, event="decided", revision=locked.revision)
     return locked
 
 

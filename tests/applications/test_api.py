@@ -326,9 +326,10 @@ def test_a_submission_takes_a_fixed_number_of_queries_and_publishes_one_task(
     # identity (1), whether the fee is settled already (1, only for a fee due
     # before review), the signed revision (1), the application (1), the timeline
     # event (1), the running total (1), the audit chain head locked (1), the audit
-    # row written and the head advanced (1). No query for the answer.
+    # row written and the head advanced (1), the procedure's delivery targets (1,
+    # deliveries/services.py). No query for the answer.
     with (
-        django_assert_num_queries(12),
+        django_assert_num_queries(13),
         django_capture_on_commit_callbacks() as callbacks,
     ):
         response = api.post(_url(application_id, "submit/"), {"declaration": True}, format="json")

@@ -99,11 +99,8 @@ def test_dead_letters_are_listed_and_sent_again(
         url="http://127.0.0.1:9/never-listening",
         events=[EventType.SUBMITTED],
     )
-    application = file_application(city.permit)
     with django_capture_on_commit_callbacks(execute=True):
-        services.deliveries_record(
-            application=application, event_type=EventType.SUBMITTED, revision=1
-        )
+        application = file_application(city.permit)  # delivered once the filing commits
     delivery = Delivery.objects.get()
     assert delivery.state == DeliveryState.DEAD
 

@@ -18,6 +18,8 @@ from django.utils import timezone, translation
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from accounts.models import Role
+from applications.casework.services import workflow_act
+from applications.services import application_resubmit, application_save_step, application_withdraw
 from audit.models import AuditEvent
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.signing import canonical_json, sha256_hex
@@ -106,8 +108,22 @@ def target(city, receiver):
     return made
 
 
-def _filed(city):
-    return file_application(city.permit, files=(("plan.png", png_bytes()),))
+@pytest.fixture
+def filed(committed):
+    """File an application as a resident does; its first deliveries are attempted
+    when the submission commits."""
+
+    def filed(city, *, with_file: bool = True):
+        with committed():
+            return file_application(
+                city.permit, files=(("plan.png", png_bytes()),) if with_file else ()
+            )
+
+    return filed
+
+
+def _deliveries(application) -> list[Delivery]:
+    return list(Delivery.objects.filter(application=application).order_by("id"))
 
 
 @pytest.fixture
@@ -133,10 +149,10 @@ def _make_due(delivery):
 
 
 def test_a_filing_reaches_the_receiver_signed_as_standard_webhooks_says(
-    city, target, receiver, record
+    city, target, receiver, filed
 ):
-    application = _filed(city)
-    (delivery,) = record(application)  # the first attempt runs after the commit
+    application = filed(city)
+    (delivery,) = _deliveries(application)  # the first attempt runs after the commit
 
     assert len(receiver.accepted) == 1, receiver.refused
     got = receiver.accepted[0]
@@ -162,10 +178,9 @@ def test_a_filing_reaches_the_receiver_signed_as_standard_webhooks_says(
 
 
 def test_the_files_link_serves_the_attachment_and_nothing_else(
-    client, city, target, receiver, settings, record
+    client, city, target, receiver, settings, filed
 ):
-    application = _filed(city)
-    record(application)
+    filed(city)
     (attachment,) = receiver.accepted[0]["payload"]["data"]["attachments"]
     path = attachment["url"].removeprefix(settings.SITE_URL)
     response = client.get(path)
@@ -180,20 +195,18 @@ def test_the_files_link_serves_the_attachment_and_nothing_else(
     assert client.get(path).status_code == 404
 
 
-def test_an_expired_link_no_longer_works(client, city, target, receiver, settings, record):
+def test_an_expired_link_no_longer_works(client, city, target, receiver, settings, filed):
     settings.DELIVERY_LINK_MAX_AGE = 1
-    application = _filed(city)
-    record(application)
+    filed(city)
     (attachment,) = receiver.accepted[0]["payload"]["data"]["attachments"]
     path = attachment["url"].removeprefix(settings.SITE_URL)
     time.sleep(2.1)
     assert client.get(path).status_code == 404
 
 
-def test_a_tampered_body_is_refused_by_the_receivers_library(city, target, receiver, record):
+def test_a_tampered_body_is_refused_by_the_receivers_library(city, target, receiver, filed):
     # The check is real: the same headers over a changed body do not verify.
-    application = _filed(city)
-    record(application)
+    filed(city)
     got = receiver.accepted[0]
     body = json.dumps(got["payload"]).encode() + b" "
     with pytest.raises(WebhookVerificationError):
@@ -201,11 +214,11 @@ def test_a_tampered_body_is_refused_by_the_receivers_library(city, target, recei
 
 
 def test_a_failing_receiver_is_retried_with_the_same_message_id(
-    city, target, receiver, record, committed
+    city, target, receiver, committed, filed
 ):
     receiver.status = 503
-    application = _filed(city)
-    (delivery,) = record(application)
+    application = filed(city)
+    (delivery,) = _deliveries(application)
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.PENDING
     assert delivery.attempts == 1
@@ -227,10 +240,10 @@ def test_a_failing_receiver_is_retried_with_the_same_message_id(
 @pytest.mark.parametrize(
     "outage", [timedelta(hours=1), timedelta(days=1)], ids=["an hour", "a day"]
 )
-def test_a_receiver_that_is_down_for_a_while_loses_nothing(city, target, receiver, record, outage):
+def test_a_receiver_that_is_down_for_a_while_loses_nothing(city, target, receiver, outage, filed):
     receiver.status = None  # connections are dropped
-    application = _filed(city)
-    (delivery,) = record(application)
+    application = filed(city)
+    (delivery,) = _deliveries(application)
     waited = timedelta()
     while waited < outage:
         delivery.refresh_from_db()
@@ -255,12 +268,12 @@ def test_the_default_schedule_retries_for_more_than_a_day(settings):
 
 
 def test_what_finally_fails_is_a_dead_letter_a_department_admin_can_replay(
-    city, target, receiver, settings, record, committed
+    city, target, receiver, settings, committed, filed
 ):
     settings.DELIVERY_RETRY_DELAYS = [30, 30]
     receiver.status = 500
-    application = _filed(city)
-    (delivery,) = record(application)
+    application = filed(city)
+    (delivery,) = _deliveries(application)
     for _attempt in range(2):
         _make_due(delivery)
         services.delivery_attempt(delivery_id=delivery.pk)
@@ -281,21 +294,21 @@ def test_what_finally_fails_is_a_dead_letter_a_department_admin_can_replay(
     assert DeliveryAttempt.objects.filter(delivery=delivery).count() == 4
 
 
-def test_an_event_recorded_twice_is_one_delivery(city, target, receiver, record):
-    application = _filed(city)
-    record(application)
+def test_an_event_recorded_twice_is_one_delivery(city, target, receiver, record, filed):
+    application = filed(city)
     assert record(application) == []
     assert Delivery.objects.count() == 1 and len(receiver.accepted) == 1
 
 
-def test_only_the_events_a_target_wants_are_delivered(city, target, receiver, record):
-    application = _filed(city)
+def test_only_the_events_a_target_wants_are_delivered(city, target, receiver, record, filed):
+    application = filed(city)
+    receiver.accepted.clear()
     assert record(application, EventType.DECIDED) == []
     assert receiver.accepted == []
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_running_the_same_attempt_send_it_once(receiver, record):
+def test_two_workers_running_the_same_attempt_send_it_once(receiver, filed):
     city = City()
     _made, secret = services.target_create(
         actor=city.supervisor,
@@ -307,8 +320,8 @@ def test_two_workers_running_the_same_attempt_send_it_once(receiver, record):
     )
     receiver.secrets = [secret]
     receiver.status = 503  # the first attempt (after the commit) fails and is retried
-    application = _filed(city)
-    (delivery,) = record(application)
+    application = filed(city)
+    (delivery,) = _deliveries(application)
     receiver.status = 204
     _make_due(delivery)
     barrier = threading.Barrier(4)
@@ -327,14 +340,14 @@ def test_two_workers_running_the_same_attempt_send_it_once(receiver, record):
     assert len(receiver.accepted) == 1
 
 
-def test_after_a_secret_rotation_both_secrets_verify_for_a_while(city, target, receiver, record):
+def test_after_a_secret_rotation_both_secrets_verify_for_a_while(city, target, receiver, filed):
     old = receiver.secrets[0]
     new = services.target_secret_rotate(actor=city.supervisor, target=target)
     assert new != old and new.startswith("whsec_")
     receiver.secrets = [old]  # a receiver that has not switched yet
-    record(_filed(city))
+    filed(city)
     receiver.secrets = [new]  # and one that has
-    record(file_application(city.permit))
+    filed(city, with_file=False)
     assert len(receiver.accepted) == 2, receiver.refused
     assert len(receiver.accepted[1]["headers"]["webhook-signature"].split(" ")) == 2
     assert AuditEvent.objects.filter(action="deliveries.secret_rotated").count() == 1
@@ -381,7 +394,7 @@ def test_webhook_addresses_must_be_https_and_public(
         assert field_error in str(refused.value.details["url"][0])
 
 
-def test_an_email_target_gets_the_signed_filing_attached(city, mailoutbox, record):
+def test_an_email_target_gets_the_signed_filing_attached(city, mailoutbox, filed):
     services.target_create(
         actor=city.supervisor,
         procedure=city.permit,
@@ -390,8 +403,8 @@ def test_an_email_target_gets_the_signed_filing_attached(city, mailoutbox, recor
         email="hoken@city.example.jp",
         events=[EventType.SUBMITTED],
     )
-    application = _filed(city)
-    (delivery,) = record(application)
+    application = filed(city)
+    (delivery,) = _deliveries(application)
     sent = [mail for mail in mailoutbox if mail.to == ["hoken@city.example.jp"]]
     assert len(sent) == 1
     (name, content, mimetype) = sent[0].attachments[0]
@@ -400,3 +413,58 @@ def test_an_email_target_gets_the_signed_filing_attached(city, mailoutbox, recor
     assert payload["data"]["filing_digest"] == application.revisions.get().digest
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.DELIVERED
+
+
+def test_each_event_of_a_filing_reaches_the_targets_that_want_it(
+    city, receiver, django_capture_on_commit_callbacks
+):
+    _target, secret = services.target_create(
+        actor=city.supervisor,
+        procedure=city.permit,
+        kind=TargetKind.WEBHOOK,
+        name="全イベント",
+        url=receiver.url,
+        events=list(EventType.values),
+    )
+    receiver.secrets = [secret]
+    with django_capture_on_commit_callbacks(execute=True):
+        application = file_application(city.permit)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow_act(actor=city.clerk, application=application, action="claim")
+        workflow_act(
+            actor=city.clerk,
+            application=application,
+            action="request_correction",
+            comment="目的を具体的に書いてください。",
+            fields=["purpose"],
+        )
+    application_save_step(
+        actor=application.applicant,
+        application=application,
+        step_key="details",
+        answers={"purpose": "飲食店の開業のため"},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        application_resubmit(actor=application.applicant, application=application, declaration=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow_act(actor=city.clerk, application=application, action="claim")
+        workflow_act(actor=city.clerk, application=application, action="recommend_approval")
+        workflow_act(actor=city.approver, application=application, action="approve")
+    kinds = [
+        (got["payload"]["type"], got["payload"]["data"]["application"]["revision"])
+        for got in receiver.accepted
+    ]
+    assert kinds == [
+        ("application.submitted", 1),
+        ("application.corrected", 2),
+        ("application.decided", 2),
+    ]
+    decided = receiver.accepted[-1]["payload"]["data"]
+    assert decided["decision"]["outcome"] == "approve"
+    # Withdrawing another filing is announced as well.
+    with django_capture_on_commit_callbacks(execute=True):
+        other = file_application(city.permit)
+    with django_capture_on_commit_callbacks(execute=True):
+        application_withdraw(actor=other.applicant, application=other, reason="不要になりました")
+    assert receiver.accepted[-1]["payload"]["type"] == "application.withdrawn"
+    assert receiver.accepted[-1]["payload"]["data"]["withdrawal"]["reason"] == "不要になりました"
