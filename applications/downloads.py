@@ -4,14 +4,28 @@ inline by the browser), with the type as checked at upload and no sniffing."""
 
 from __future__ import annotations
 
+import logging
+
 from django.http import FileResponse
 
 from applications.models import Application, Attachment, IssuedDocument
+from core.storage import STORAGE_ERRORS, StorageUnavailable
+
+logger = logging.getLogger(__name__)
 
 
 def _download(file, *, filename: str, content_type: str) -> FileResponse:
+    # Opened and read from here, before the answer starts: a store that cannot be
+    # reached is a clear 503 (core/storage.py), not a stream that breaks halfway.
+    try:
+        handle = file.open("rb")
+        handle.read(1)
+        handle.seek(0)
+    except STORAGE_ERRORS as failure:
+        logger.warning("file not read from the store: %s", type(failure).__name__)
+        raise StorageUnavailable() from None
     response = FileResponse(
-        file.open("rb"), as_attachment=True, filename=filename, content_type=content_type
+        handle, as_attachment=True, filename=filename, content_type=content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

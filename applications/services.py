@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from datetime import date
 from typing import Any
 
@@ -44,6 +45,7 @@ from applications.workflow import state_after_submission
 from audit.services import audit_record
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.signing import canonical_json, sha256_hex, sign_digest
+from core.storage import STORAGE_ERRORS, StorageUnavailable
 from core.tasks import enqueue
 from procedures.fees import fee_amount
 from procedures.form_engine import engine
@@ -57,6 +59,8 @@ from procedures.models import (
 )
 
 # --- The signed filing --------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
 
 
 def _fingerprint(value: str) -> str:
@@ -309,7 +313,14 @@ def attachment_add(*, actor: Any, application: Application, field_key: str, uplo
             scan_result="skipped" if not getattr(settings, "CLAMAV_SOCKET", "") else "clean",
             uploaded_by=actor,
         )
-        attachment.file.save(checked.name, upload, save=False)
+        try:
+            attachment.file.save(checked.name, upload, save=False)
+        except STORAGE_ERRORS as failure:
+            # The kind of failure only: the file's name may be personal.
+            logger.warning("upload not stored: %s", type(failure).__name__)
+            raise StorageUnavailable(
+                details={field_key: [StorageUnavailable.default_message]}
+            ) from None
         try:
             attachment.save()
             _sync_file_answer(locked, field_key)

@@ -5,18 +5,19 @@ from celery import shared_task
 from applications.documents import decision_issue, documents_pending_issue, receipt_issue
 from applications.reminders import deadline_reminders_send
 from core.errors import Conflict
+from core.storage import STORAGE_ERRORS
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
+@shared_task(acks_late=True, autoretry_for=STORAGE_ERRORS, max_retries=5, retry_backoff=True)
 def issue_receipt(application_id: int) -> None:
     """Issue the receipt of a submitted application. Safe to run twice: the
     second run finds the receipt already issued and returns it."""
     receipt_issue(application_id=application_id)
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
+@shared_task(acks_late=True, autoretry_for=STORAGE_ERRORS, max_retries=5, retry_backoff=True)
 def issue_decision(application_id: int) -> None:
     """Issue the decision document once a decision is taken. When it cannot be
     issued yet (a fee due on approval is unpaid), the payment's settlement runs

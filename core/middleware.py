@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from core import input_limits, request_context
 from core.api.errors import error_body
 from core.input_limits import InputRejected
+from core.storage import StorageUnavailable
 from core.views import error_page
 
 # An incoming X-Request-ID from the proxy is kept only if it is a plain token,
@@ -100,3 +101,20 @@ class InputLimitsMiddleware:
 
 def _pairs(query: QueryDict) -> list[tuple[str, str]]:
     return [(name, value) for name, values in query.lists() for value in values]
+
+
+class StorageUnavailableMiddleware:
+    """A page whose file store cannot be reached answers 503 with the message of
+    core/storage.py, never a 500 (the API's views answer the same through the API's
+    error handler)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, StorageUnavailable):
+            return error_page(request, 503, exception.code, str(exception.message))
+        return None

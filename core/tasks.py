@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from celery import current_app
+from celery.exceptions import Retry
 from django.db import transaction
 from kombu.exceptions import KombuError, OperationalError
 
@@ -46,6 +47,20 @@ def publish(task: Any, *args: Any) -> bool:
         logger.warning(
             "task not queued; the periodic sweep will run it",
             extra={"task": task.name, "task_args": list(args), "error": type(error).__name__},
+        )
+        return False
+    except Retry as retry:
+        # Without a broker the task ran here and failed in a way it retries (a store
+        # or mail server away): the request that queued it has committed and must
+        # still succeed; the periodic sweep runs the task again. With a broker a
+        # retry happens in the worker and never reaches this point.
+        logger.warning(
+            "task failed in-process; the periodic sweep will run it",
+            extra={
+                "task": task.name,
+                "task_args": list(args),
+                "error": type(retry.exc).__name__ if retry.exc else "Retry",
+            },
         )
         return False
     return True

@@ -29,7 +29,7 @@ from applications.downloads import attachment_response, document_response
 from applications.models import Application
 from applications.uploads import CONTENT_TYPES
 from core.api.parsers import MultiPartParser
-from core.api.responses import INVALID, JSON_ONLY, for_schema_only, not_found
+from core.api.responses import INVALID, JSON_ONLY, STORE_DOWN, for_schema_only, not_found
 from core.errors import NotFound
 from procedures.selectors import published_procedure
 
@@ -245,7 +245,13 @@ class ApplicationAttachmentListView(APIView):
         "size, extension and actual content (and scanned for viruses when configured); "
         "its SHA-256 is recorded.",
         request={"multipart/form-data": AttachmentUploadSerializer},
-        responses={201: AttachmentSerializer, 400: INVALID, 404: NOT_FOUND, 409: NOT_A_DRAFT},
+        responses={
+            201: AttachmentSerializer,
+            400: INVALID,
+            404: NOT_FOUND,
+            409: NOT_A_DRAFT,
+            503: STORE_DOWN,
+        },
     )
     def post(self, request, pk: int):
         application = selectors.own_application(request.user, pk)
@@ -264,7 +270,7 @@ class ApplicationAttachmentView(APIView):
     @extend_schema(
         tags=TAGS,
         summary="Download an attached file",
-        responses={**ATTACHMENT_FILE, 404: NOT_FOUND},
+        responses={**ATTACHMENT_FILE, 404: NOT_FOUND, 503: STORE_DOWN},
     )
     def get(self, request, pk: int, public_id: str):
         application = selectors.own_application(request.user, pk)
@@ -290,7 +296,7 @@ class ApplicationDocumentView(APIView):
         tags=TAGS,
         summary="Download an issued document (receipt, decision) as PDF",
         description="Signed by the platform; anyone can check it at /verify/.",
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: NOT_FOUND},
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: NOT_FOUND, 503: STORE_DOWN},
     )
     def get(self, request, pk: int, document_id: int):
         application = selectors.own_application(request.user, pk)

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Before any view: text no store can hold is refused here (core/input_limits.py).
     "core.middleware.InputLimitsMiddleware",
+    "core.middleware.StorageUnavailableMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, so that lockouts raised by the authentication backend become responses.

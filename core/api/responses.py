@@ -23,6 +23,10 @@ def not_found(scope: str = "not yours to see") -> OpenApiResponse:
 
 
 NOT_FOUND = not_found()
+STORE_DOWN = OpenApiResponse(
+    description="storage_unavailable: the file store cannot be reached; nothing was lost, "
+    "try again later."
+)
 
 
 def for_schema_only(view: Any) -> bool:

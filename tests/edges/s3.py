@@ -73,7 +73,7 @@ class ObjectStore:
             region_name=REGION,
         )
 
-    def keys(self) -> list[str]:
+    def object_keys(self) -> list[str]:
         listed = self.client().list_objects_v2(Bucket=self.bucket)
         return sorted(item["Key"] for item in listed.get("Contents", []))
 

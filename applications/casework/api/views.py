@@ -46,7 +46,7 @@ from applications.casework.services import (
 )
 from applications.downloads import attachment_response, document_response
 from core.api.pagination import page_size_from_query, page_size_schema, single_value
-from core.api.responses import INVALID, JSON_ONLY, not_found
+from core.api.responses import INVALID, JSON_ONLY, STORE_DOWN, not_found
 from core.errors import NotFound, PermissionDenied
 
 TAGS = ["casework (staff)"]
@@ -319,7 +319,7 @@ class AttachmentView(APIView):
                 "inline", int, enum=[1], description="1: show an image or PDF in place."
             )
         ],
-        responses={**ATTACHMENT_FILE, 404: NOT_FOUND},
+        responses={**ATTACHMENT_FILE, 404: NOT_FOUND, 503: STORE_DOWN},
     )
     def get(self, request, pk: int, public_id: str):
         application = _case(request, pk)
@@ -335,7 +335,7 @@ class DocumentView(APIView):
         tags=TAGS,
         operation_id="queue_document",
         summary="Download an issued document of a case (PDF)",
-        responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: NOT_FOUND},
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: NOT_FOUND, 503: STORE_DOWN},
     )
     def get(self, request, pk: int, document_id: int):
         application = _case(request, pk)
