@@ -137,3 +137,9 @@ def test_the_target_page_switches_a_target_off_and_rotates_its_secret(client, ci
     rotated = client.post(reverse("deliveries:rotate", args=[city.permit.code, target.pk]))
     assert rotated.status_code == 200
     assert rotated.context["new_secret"].startswith("whsec_")
+
+
+def test_the_procedure_editor_leads_to_its_delivery_targets(client, city):
+    verified_login(client, city.supervisor)
+    page = client.get(reverse("procedures:editor", args=[city.permit.code])).content.decode()
+    assert f'href="{_targets_url(city)}"' in page
