@@ -11,10 +11,14 @@ class PaymentsConfig(AppConfig):
         from core.navigation import NavItem, register
         from payments.providers import register_provider
         from payments.providers.sandbox import SandboxDeferredProvider, SandboxProvider
+        from payments.providers.stripe import StripeKonbiniProvider, StripeProvider
 
         # Built-in gateways; each answers only while PAYMENTS_SANDBOX_ENABLED is on.
         register_provider(SandboxProvider())
         register_provider(SandboxDeferredProvider())
+        # Stripe (card; konbini), answering only with STRIPE_SECRET_KEY set.
+        register_provider(StripeProvider())
+        register_provider(StripeKonbiniProvider())
         register(
             NavItem(
                 _("Payment reconciliation"),

@@ -567,6 +567,16 @@ PAYMENTS_SANDBOX_DELAY_SECONDS = env.int("PAYMENTS_SANDBOX_DELAY_SECONDS", defau
 # Empty: the sandbox delivers its webhooks in-process (through the same verification);
 # set to http://host/api/v1/payments/webhooks to deliver them over HTTP.
 PAYMENTS_SANDBOX_WEBHOOK_URL = env("PAYMENTS_SANDBOX_WEBHOOK_URL", default="")
+# Stripe (payments/providers/stripe.py): the providers "stripe" (card, Checkout) and
+# "stripe_konbini" (convenience store) answer only with a secret key. Secrets from the
+# environment only; the signing secret of each webhook endpoint may instead be given in
+# PAYMENTS_WEBHOOK_SECRETS["stripe"] / ["stripe_konbini"].
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+# Empty: Stripe's own API. Set only to point the SDK at a test server.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="")
+# The SDK retries a request that failed on the network this often (with its idempotency key).
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 
 # --- Digitization metrics (docs/digitization.md) -------------------------------------------
 # The ordinance's target for the volume-weighted availability rate, as a fraction.
