@@ -434,3 +434,135 @@ def test_an_event_of_another_type_is_acknowledged_and_changes_nothing(office, mo
     assert response.json()["outcome"] == "unknown_payment"
     payment.refresh_from_db()
     assert payment.status == P.PENDING
+
+
+# --- Refunds and reconciliation (against the mock) --------------------------------------------
+
+
+def mock_charge(client, payment: Payment, amount: int | None = None) -> str:
+    """The charge Stripe made for the payment, made in the mock (with the metadata
+    that payment_intent_data.metadata gives the PaymentIntent and its charge)."""
+    return client.charges.create(
+        params={
+            "amount": payment.amount if amount is None else amount,
+            "currency": "jpy",
+            "source": "tok_visa",
+            "metadata": {"cityproc_payment": payment.public_id, "cityproc_provider": "stripe"},
+        }
+    ).id
+
+
+def paid_card_payment(office, monkeypatch, stripe_on, mock, django_capture_on_commit_callbacks):
+    stripe_on.STRIPE_API_BASE = mock.base_url
+    payment, _sessions = card_payment(office, monkeypatch)
+    charge = mock_charge(stripe_provider._client(), payment)
+    # The one step the mock cannot answer: the session's PaymentIntent and its charge.
+    monkeypatch.setattr(stripe_provider.StripeProvider, "charge_id", lambda self, p: charge)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_event("stripe", stripe_event("checkout.session.completed", paid_session()))
+    payment.refresh_from_db()
+    assert payment.status == P.SUCCEEDED
+    return payment, charge
+
+
+def test_partial_then_full_refund_through_the_sdk_at_the_mock(
+    office, monkeypatch, stripe_on, mock, django_capture_on_commit_callbacks
+):
+    from payments.services.refunds import refund_request
+
+    payment, charge = paid_card_payment(
+        office, monkeypatch, stripe_on, mock, django_capture_on_commit_callbacks
+    )
+    first = refund_request(actor=office.approver, payment=payment, amount=400, reason="一部取消")
+    payment.refresh_from_db()
+    assert first.status == RefundStatus.SUCCEEDED
+    assert first.provider_reference.startswith("re_")
+    assert payment.status == P.PARTIALLY_REFUNDED
+
+    second = refund_request(actor=office.approver, payment=payment, amount=600, reason="残り")
+    payment.refresh_from_db()
+    assert second.status == RefundStatus.SUCCEEDED
+    assert payment.status == P.REFUNDED
+    at_stripe = stripe_provider._client().charges.retrieve(charge)
+    assert at_stripe.amount_refunded == 1000
+    # Asking again for the same refund (our id is the idempotency key) refunds nothing more.
+    again = provider_named("stripe").refund(payment, first)
+    assert again.reference == first.provider_reference
+    assert stripe_provider._client().charges.retrieve(charge).amount_refunded == 1000
+
+
+def test_a_refund_stripe_refuses_is_failed_and_its_amount_released(
+    office, monkeypatch, stripe_on, mock, django_capture_on_commit_callbacks
+):
+    from payments.services.refunds import refund_request
+
+    payment, charge = paid_card_payment(
+        office, monkeypatch, stripe_on, mock, django_capture_on_commit_callbacks
+    )
+    # Refunded at Stripe's dashboard meanwhile: only 100 yen remain there.
+    stripe_provider._client().refunds.create(params={"charge": charge, "amount": 900})
+
+    refund = refund_request(actor=office.approver, payment=payment, amount=500, reason="取消")
+
+    payment.refresh_from_db()
+    assert refund.status == RefundStatus.FAILED
+    assert payment.refunded_amount == 0
+    assert payment.status == P.SUCCEEDED
+
+
+def test_stripe_down_leaves_the_payment_pending_and_the_refund_requested_until_reconciled(
+    office, monkeypatch, stripe_on, mock, django_capture_on_commit_callbacks
+):
+    from payments.services.reconciliation import reconciliation_run
+    from payments.services.refunds import refund_request
+
+    payment, charge = paid_card_payment(
+        office, monkeypatch, stripe_on, mock, django_capture_on_commit_callbacks
+    )
+    mock.stop()
+    refund = refund_request(actor=office.approver, payment=payment, amount=300, reason="取消")
+    assert refund.status == RefundStatus.REQUESTED
+    run = reconciliation_run()
+    assert run.repaired == 0
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.REQUESTED
+
+    # Back (an empty mock, as after a restart): the refund reaches Stripe by a later
+    # request with the same idempotency key, and the reconciliation completes ours.
+    mock.start()
+    stripe_on.STRIPE_API_BASE = mock.base_url
+    payment.refresh_from_db()
+    charge = mock_charge(stripe_provider._client(), payment)
+    monkeypatch.setattr(stripe_provider.StripeProvider, "charge_id", lambda self, p: charge)
+    provider_named("stripe").refund(payment, refund)
+    reconciliation_run()
+
+    refund.refresh_from_db()
+    payment.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert payment.status == P.PARTIALLY_REFUNDED
+    assert Refund.objects.count() == 1
+
+
+def test_the_reconciliation_reads_stripes_charges_and_repairs_a_lost_webhook(
+    office, monkeypatch, stripe_on, mock
+):
+    from payments.services.reconciliation import reconciliation_run
+
+    stripe_on.STRIPE_API_BASE = mock.base_url
+    payment, _sessions = card_payment(office, monkeypatch)
+    mock_charge(stripe_provider._client(), payment)
+    # A charge of someone else's integration on the same account is not ours.
+    stripe_provider._client().charges.create(
+        params={"amount": 777, "currency": "jpy", "source": "tok_visa"}
+    )
+
+    run = reconciliation_run()
+
+    payment.refresh_from_db()
+    assert payment.status == P.SUCCEEDED
+    assert run.repaired >= 1
+    assert ReconciliationIssue.objects.filter(
+        kind=IssueKind.MISSED_WEBHOOK, provider_reference=payment.provider_reference
+    ).exists()
+    assert not ReconciliationIssue.objects.filter(resolved_at__isnull=True).exists()
