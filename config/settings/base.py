@@ -493,6 +493,10 @@ IDENTITY_CLAIMS = env.json(
 IDENTITY_STATE_MAX_AGE = env.int("IDENTITY_STATE_MAX_AGE", default=15 * 60)
 
 
+# Where the start form's answer sends a card payer when Stripe is on (CSP form-action).
+STRIPE_CHECKOUT_ORIGIN = "https://checkout.stripe.com"
+
+
 def identity_provider_settings(*, sandbox_enabled: bool, site_url: str) -> dict:
     """The provider's endpoints and our client registration, from the environment.
     Unset endpoints default to the sandbox at SITE_URL when the sandbox is on, so
@@ -524,6 +528,9 @@ def identity_provider_settings(*, sandbox_enabled: bool, site_url: str) -> dict:
     form_action = ["'self'"]
     if parts.scheme and parts.netloc:
         form_action.append(f"{parts.scheme}://{parts.netloc}")
+    # Stripe Checkout's hosted page (payments/providers/stripe.py) is reached the same way.
+    if env("STRIPE_SECRET_KEY", default=""):
+        form_action.append(STRIPE_CHECKOUT_ORIGIN)
     policy = {**CONTENT_SECURITY_POLICY, "DIRECTIVES": dict(CONTENT_SECURITY_POLICY["DIRECTIVES"])}
     policy["DIRECTIVES"]["form-action"] = form_action
     found["CONTENT_SECURITY_POLICY"] = policy

@@ -566,3 +566,20 @@ def test_the_reconciliation_reads_stripes_charges_and_repairs_a_lost_webhook(
         kind=IssueKind.MISSED_WEBHOOK, provider_reference=payment.provider_reference
     ).exists()
     assert not ReconciliationIssue.objects.filter(resolved_at__isnull=True).exists()
+
+
+def test_with_stripe_on_the_start_forms_answer_may_redirect_to_stripe_checkout(monkeypatch):
+    from config.settings import base
+
+    monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
+    policy = base.identity_provider_settings(sandbox_enabled=False, site_url="https://x.example")
+    assert (
+        base.STRIPE_CHECKOUT_ORIGIN
+        not in policy["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]["form-action"]
+    )
+    monkeypatch.setenv("STRIPE_SECRET_KEY", SECRET_KEY)
+    policy = base.identity_provider_settings(sandbox_enabled=False, site_url="https://x.example")
+    assert policy["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]["form-action"] == [
+        "'self'",
+        "https://checkout.stripe.com",
+    ]
