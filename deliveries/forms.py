@@ -8,7 +8,7 @@ from deliveries.models import EventType, TargetKind
 
 class TargetForm(forms.Form):
     name = forms.CharField(
-        label=_("Name"),
+        label=_("System name"),
         max_length=100,
         help_text=_("What your department calls the receiving system, e.g. 福祉総合システム."),
     )

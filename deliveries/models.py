@@ -24,10 +24,10 @@ class TargetKind(models.TextChoices):
 
 
 class EventType(models.TextChoices):
-    SUBMITTED = "application.submitted", _("Submitted")
+    SUBMITTED = "application.submitted", _("Application submitted")
     CORRECTED = "application.corrected", _("Corrected (resubmitted)")
-    DECIDED = "application.decided", _("Decided")
-    WITHDRAWN = "application.withdrawn", _("Withdrawn")
+    DECIDED = "application.decided", _("Decision taken")
+    WITHDRAWN = "application.withdrawn", _("Application withdrawn")
 
 
 class DeliveryTarget(TimeStampedModel):
@@ -40,7 +40,7 @@ class DeliveryTarget(TimeStampedModel):
         related_name="delivery_targets",
         verbose_name=_("procedure"),
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("system name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=10, choices=TargetKind.choices)
     url = models.URLField(_("webhook address"), max_length=500, blank=True)
     email = models.EmailField(_("mailbox"), blank=True)
@@ -69,6 +69,10 @@ class DeliveryTarget(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def event_labels(self) -> list[str]:
+        return [EventType(event).label for event in self.events if event in EventType.values]
 
     @property
     def owning_organization(self):
