@@ -154,7 +154,7 @@ class StripeProvider(PaymentProvider):
     """Card payments on Stripe Checkout's hosted page."""
 
     name = "stripe"
-    label = _("Stripe (card)")
+    label = "Stripe Checkout (card)"  # a brand name: not translated
     methods = frozenset({PaymentMethod.CARD})
 
     def enabled(self) -> bool:
@@ -387,7 +387,7 @@ class StripeKonbiniProvider(StripeProvider):
     valid until the voucher expires; the money arrives by webhook."""
 
     name = "stripe_konbini"
-    label = _("Stripe (convenience store)")
+    label = "Stripe konbini"  # a brand name: not translated
     methods = frozenset({PaymentMethod.CONVENIENCE_STORE})
     deferred = True
 
