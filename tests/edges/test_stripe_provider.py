@@ -527,8 +527,8 @@ def test_stripe_down_leaves_the_payment_pending_and_the_refund_requested_until_r
     refund.refresh_from_db()
     assert refund.status == RefundStatus.REQUESTED
 
-    # Back (an empty mock, as after a restart): the refund reaches Stripe by a later
-    # request with the same idempotency key, and the reconciliation completes ours.
+    # Back (an empty mock, as after a restart), with the refund at Stripe after all (the
+    # request had reached it, only the answer was lost): the reconciliation completes ours.
     mock.start()
     stripe_on.STRIPE_API_BASE = mock.base_url
     payment.refresh_from_db()
