@@ -583,3 +583,20 @@ def test_with_stripe_on_the_start_forms_answer_may_redirect_to_stripe_checkout(m
         "'self'",
         "https://checkout.stripe.com",
     ]
+
+
+def test_stripe_down_on_a_status_query_keeps_a_konbini_payment_pending(
+    office, monkeypatch, stripe_on
+):
+    real_client = stripe_provider._client
+    intents = _Recorder(create=lambda **kw: documented_konbini_intent("pi_test_down", 1000))
+    use_documented(monkeypatch, intents=intents)
+    payment = start(office, "convenience_store")
+    # Stripe goes away (nothing listens at STRIPE_API_BASE).
+    monkeypatch.setattr(stripe_provider, "_client", real_client)
+
+    payment = payment_refresh(payment=payment, force=True)
+
+    payment.refresh_from_db()
+    assert payment.status == P.PENDING
+    assert payment.instructions["numbers"]
