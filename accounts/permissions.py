@@ -15,7 +15,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Q, QuerySet
 
-from accounts.models import Membership, Organization, Role
+from accounts.models import Membership, Organization, Role, User
 
 
 class Action(models.TextChoices):
@@ -61,6 +61,24 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
 
 def roles_granting(action: str) -> frozenset[str]:
     return frozenset(role for role, actions in ROLE_ACTIONS.items() if action in actions)
+
+
+def users_who_may(action: str, organization: Organization) -> QuerySet:
+    """The active users holding `action` in `organization` (a role there or in an
+    organization above it), e.g. whom to tell that something of it needs them."""
+    ancestors = [
+        "/" + "/".join(organization.path.strip("/").split("/")[:depth]) + "/"
+        for depth in range(1, organization.path.strip("/").count("/") + 2)
+    ]
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__role__in=roles_granting(action),
+            memberships__organization__path__in=ancestors,
+        )
+        .distinct()
+        .order_by("pk")
+    )
 
 
 def _memberships(actor: Any) -> list[tuple[str, str]]:

@@ -7,19 +7,10 @@ class DeliveriesConfig(AppConfig):
     verbose_name = _("Deliveries to back-office systems")
 
     def ready(self) -> None:
-        from accounts.permissions import Action, holds
         from applications.hooks import case_event
-        from core.navigation import NavItem, register
         from deliveries import services
 
-        # Each event of a filing, delivered to the procedure's targets.
+        # Each event of a filing, delivered to the procedure's targets. The
+        # failures page is reached from the builder and from the notification a
+        # dead letter sends (not from the menu, which is full enough).
         case_event.subscribe(services.on_case_event)
-
-        register(
-            NavItem(
-                _("Delivery failures"),
-                "deliveries:dead_letters",
-                order=310,
-                requires=holds(Action.MANAGE_PROCEDURES),
-            )
-        )

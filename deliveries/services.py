@@ -32,10 +32,13 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from accounts.permissions import Action, actor_may
+from accounts.permissions import Action, actor_may, users_who_may
+from accounts.services import notify
 from audit.services import audit_record
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 from core.signing import decrypt_text, encrypt_text
@@ -437,6 +440,7 @@ def _record_attempt(
                     "last_error": error[:200],
                 },
             )
+            _tell_managers(delivery, error)
             outcome = "dead"
         else:
             delivery.next_attempt_at = timezone.now() + retry_delay(number)
@@ -455,6 +459,30 @@ def _record_attempt(
         },
     )
     return outcome
+
+
+def _tell_managers(delivery: Delivery, error: str) -> None:
+    """Those who manage the procedure learn of a dead letter (in the app and by
+    e-mail, after the commit), with a link to the failures."""
+    procedure = delivery.target.procedure
+    for manager in users_who_may(Action.MANAGE_PROCEDURES, procedure.owning_organization):
+        notify(
+            user=manager,
+            subject=gettext_lazy("Delivery failed: %(reference)s to %(target)s"),
+            body=gettext_lazy(
+                "%(procedure)s: the event %(event)s could not be delivered to %(target)s "
+                "after every retry (last error: %(error)s). Send it again once the "
+                "system works."
+            ),
+            params={
+                "reference": delivery.application.reference,
+                "target": delivery.target.name,
+                "procedure": lambda: procedure.title,
+                "event": lambda: str(EventType(delivery.event_type).label),
+                "error": error or "—",
+            },
+            link=reverse("deliveries:dead_letters"),
+        )
 
 
 def due_deliveries_sweep(*, limit: int = 500) -> int:

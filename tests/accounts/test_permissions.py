@@ -125,3 +125,21 @@ def test_only_a_system_admin_appoints_auditors(org_tree):
     membership_grant(
         actor=system_admin, user=UserFactory(), organization=org_tree["city"], role=Role.AUDITOR
     )
+
+
+def test_users_who_may_take_an_action_include_those_above_and_no_one_else(org_tree):
+    from accounts.models import Role
+    from accounts.permissions import Action, users_who_may
+    from tests.factories import MembershipFactory
+
+    tree = org_tree
+    above = MembershipFactory(organization=tree["health"], role=Role.DEPARTMENT_ADMIN).user
+    here = MembershipFactory(organization=tree["food"], role=Role.DEPARTMENT_ADMIN).user
+    MembershipFactory(organization=tree["food"], role=Role.CLERK)  # no such action
+    sibling = MembershipFactory(organization=tree["certificates"], role=Role.DEPARTMENT_ADMIN)
+    gone = MembershipFactory(organization=tree["food"], role=Role.DEPARTMENT_ADMIN).user
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    found = list(users_who_may(Action.MANAGE_PROCEDURES, tree["food"]))
+    assert found == sorted([above, here], key=lambda user: user.pk)
+    assert sibling.user not in found

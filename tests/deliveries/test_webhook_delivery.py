@@ -17,7 +17,7 @@ import pytest
 from django.utils import timezone, translation
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from accounts.models import Role
+from accounts.models import Notification, Role
 from applications.casework.services import workflow_act
 from applications.services import application_resubmit, application_save_step, application_withdraw
 from audit.models import AuditEvent
@@ -280,6 +280,10 @@ def test_what_finally_fails_is_a_dead_letter_a_department_admin_can_replay(
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.DEAD and delivery.attempts == 3
     assert AuditEvent.objects.filter(action="deliveries.dead_lettered").count() == 1
+    # Those who manage the procedure are told, with a link to the failures; nobody else.
+    told = Notification.objects.filter(subject__startswith="Delivery failed")
+    assert [note.user for note in told] == [city.supervisor]
+    assert told.get().link == "/deliveries/dead-letters/"
 
     with pytest.raises(PermissionDenied):
         services.dead_letter_replay(actor=city.clerk, delivery=delivery)
