@@ -92,22 +92,34 @@ def _identity_checked(actor: Any, procedure: Procedure):
     return identity
 
 
-def _prefill_value(spec: dict, identity) -> Any:
+def prefill_value(spec: dict, identity) -> Any:
     """The verified value in the shape the field's type takes (a name field has
-    family and given parts; the reading is left to the resident)."""
+    family and given parts, and their readings when the provider gave one)."""
     source = spec.get("prefill")
     if source == "identity.full_name":
         if spec["type"] == "name":
-            family, _space, given = identity.full_name.strip().partition(" ")
-            if not given:
-                family, _space, given = identity.full_name.strip().partition("\u3000")
-            return {"family": family, "given": given.strip()}
+            family, given = _two_parts(identity.full_name)
+            value = {"family": family, "given": given}
+            family_kana, given_kana = _two_parts(getattr(identity, "name_kana", ""))
+            if family_kana and given_kana:
+                value |= {"family_kana": family_kana, "given_kana": given_kana}
+            return value
         return identity.full_name
+    if source == "identity.name_kana":
+        return getattr(identity, "name_kana", "") or None
     if source == "identity.birth_date":
         return identity.birth_date.isoformat()
     if source == "identity.address" and spec["type"] in ("text", "textarea"):
         return identity.address or None
     return None
+
+
+def _two_parts(full: str) -> tuple[str, str]:
+    """Family and given name from "山田 太郎" (a space, or an ideographic one)."""
+    family, _space, given = full.strip().partition(" ")
+    if not given:
+        family, _space, given = full.strip().partition("\u3000")
+    return family, given.strip()
 
 
 def _prefilled(form: dict, identity) -> dict:
@@ -116,7 +128,7 @@ def _prefilled(form: dict, identity) -> dict:
         return {}
     answers = {}
     for _step, spec in engine.iter_fields(form):
-        value = _prefill_value(spec, identity)
+        value = prefill_value(spec, identity)
         if value:
             answers[spec["key"]] = value
     return answers

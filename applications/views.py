@@ -3,14 +3,17 @@ Each POST calls one service; the form engine renders and validates the steps."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.identity.selectors import verified_identity
 from applications import selectors, services
 from applications.downloads import attachment_response, document_response
 from applications.sensitive_answers import reveal
@@ -136,6 +139,7 @@ def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
             errors, status = {**errors, **upload_errors}, 400
     position = [candidate["key"] for candidate in steps].index(step_key)
     fields = step_views(form, step, answers, errors)
+    _mark_prefilled(fields, request.user, answers)
     uploaded: dict[str, list] = {}
     for attachment in application.current_attachments:
         uploaded.setdefault(attachment.field_key, []).append(attachment)
@@ -190,6 +194,33 @@ def _handle_files(request: HttpRequest, application, step: dict) -> dict[str, li
                 for message in (failure.details or {}).get(spec["key"], [failure.message]):
                     problems.setdefault(spec["key"], []).append(message)
     return problems
+
+
+def _mark_prefilled(fields, user, answers: dict) -> None:
+    """Say where a value came from when it is still the one the verified identity
+    gave (a value the resident changed is theirs)."""
+    if not any(view.spec.get("prefill") for view in fields):
+        return
+    identity = verified_identity(user)
+    if identity is None:
+        return
+    provider = settings.IDENTITY_PROVIDER_NAME or _("your digital ID")
+    for view in fields:
+        if not view.spec.get("prefill"):
+            continue
+        if _still_as_verified(answers.get(view.key), services.prefill_value(view.spec, identity)):
+            view.source = _(
+                "Filled in from your verified identity (%(provider)s, verified on "
+                "%(date)s). Change it if it is not right."
+            ) % {"provider": provider, "date": timezone.localdate(identity.verified_at).isoformat()}
+
+
+def _still_as_verified(current, verified) -> bool:
+    if not verified:
+        return False
+    if isinstance(verified, dict):
+        return isinstance(current, dict) and all(current.get(k) == v for k, v in verified.items())
+    return current == verified
 
 
 @login_required

@@ -25,6 +25,7 @@ CHOICE_TYPES = ("choice", "multi_choice")
 # Which field types each value of a verified identity can fill.
 PREFILL_TYPES = {
     "identity.full_name": ("text", "name"),
+    "identity.name_kana": ("text",),
     "identity.birth_date": ("date",),
     "identity.address": ("text", "textarea"),
 }

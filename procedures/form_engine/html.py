@@ -105,6 +105,8 @@ class FieldView:
     can_add_item: bool = False
     disabled: bool = False
     files: list = field(default_factory=list)  # uploaded already (file fields)
+    # Where the value came from, when not from the resident (the verified identity).
+    source: str = ""
 
     @property
     def type(self) -> str:
@@ -131,6 +133,8 @@ class FieldView:
         ids = []
         if self.help:
             ids.append(f"{self.id}-help")
+        if self.source:
+            ids.append(f"{self.id}-source")
         if self.show_if_text:
             ids.append(f"{self.id}-condition")
         if self.errors:

@@ -137,3 +137,76 @@ def test_reviewers_see_the_verified_identity_the_filing_was_signed_with(procedur
 
     assert case.verified_identity["full_name"] == "山田 太郎"
     assert case.verified_identity["birth_date"] == "1985-04-12"
+
+
+def test_a_name_field_takes_the_reading_and_the_page_says_where_values_came_from(client):
+    definition = {
+        **DEFINITION,
+        "form": {
+            "steps": [
+                {
+                    "key": "applicant",
+                    "title": {"ja": "申請者", "en": "Applicant"},
+                    "fields": [
+                        {
+                            "key": "name",
+                            "type": "name",
+                            "label": {"ja": "氏名", "en": "Name"},
+                            "required": True,
+                            "prefill": "identity.full_name",
+                        },
+                        {
+                            "key": "reading",
+                            "type": "text",
+                            "label": {"ja": "フリガナ", "en": "Reading"},
+                            "prefill": "identity.name_kana",
+                        },
+                        {
+                            "key": "born",
+                            "type": "date",
+                            "label": {"ja": "生年月日", "en": "Date of birth"},
+                            "prefill": "identity.birth_date",
+                        },
+                    ],
+                }
+            ]
+        },
+    }
+    procedure = publish_procedure(
+        code="housing-2", definition=definition, identity_level="identity_verified"
+    )
+    resident = UserFactory(preferred_language="en")
+    identity_verification_record(
+        user=resident,
+        issuer="https://id.example.jp",
+        subject="subject-2",
+        full_name="山田 花子",
+        name_kana="ヤマダ ハナコ",
+        birth_date=date(1990, 2, 3),
+    )
+    application = application_start(actor=resident, procedure=procedure)
+    assert application.answers["name"] == {
+        "family": "山田",
+        "given": "花子",
+        "family_kana": "ヤマダ",
+        "given_kana": "ハナコ",
+    }
+    assert application.answers["reading"] == "ヤマダ ハナコ"
+
+    client.force_login(resident)
+    url = reverse("applications:step", args=[application.pk, "applicant"])
+    page = client.get(url).content.decode()
+    assert page.count("Filled in from your verified identity") == 3
+    assert 'id="f-born-source"' in page
+    assert 'aria-describedby="f-born-source"' in page
+
+    # A value the resident changes is theirs: the note goes.
+    application_save_step(
+        actor=resident,
+        application=application,
+        step_key="applicant",
+        answers={**application.answers, "born": "1990-02-04"},
+    )
+    page = client.get(url).content.decode()
+    assert page.count("Filled in from your verified identity") == 2
+    assert 'id="f-born-source"' not in page

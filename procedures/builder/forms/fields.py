@@ -48,6 +48,7 @@ FILE_TYPES = [
 PREFILL_CHOICES = [
     ("", _("No")),
     ("identity.full_name", _("Name")),
+    ("identity.name_kana", _("Reading of the name (furigana)")),
     ("identity.birth_date", _("Date of birth")),
     ("identity.address", _("Address")),
 ]
