@@ -167,6 +167,17 @@ def _answers(application: Application) -> tuple[list[dict], list[dict]]:
     return sections, attachments
 
 
+def _applicant(application: Application) -> dict[str, str]:
+    """The applicant as filed, and the name their identity was verified under
+    where the two differ (a filing for a family member from one's own account)."""
+    applicant = {"name": application.filed_name}
+    latest = application.revisions.order_by("-number").only("filing").first()
+    verified = ((latest.filing if latest else {}).get("applicant") or {}).get("verified_identity")
+    if verified and verified.get("full_name") and verified["full_name"] != applicant["name"]:
+        applicant["verified_name"] = verified["full_name"]
+    return applicant
+
+
 def _receipt_content(application: Application, code: str, issued_at: datetime) -> dict[str, Any]:
     """What the receipt says, as data. Built in Japanese (labels and display values);
     the template adds the English headings."""
@@ -189,7 +200,7 @@ def _receipt_content(application: Application, code: str, issued_at: datetime) -
             "title_en": procedure.title_en,
             "version": version.number,
         },
-        "applicant": {"name": application.applicant.display_name},
+        "applicant": _applicant(application),
         "on_behalf_of": proxy,
         "submitted_at": _tokyo_time(application.submitted_at),
         "issued_at": _tokyo_time(issued_at),

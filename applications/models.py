@@ -83,6 +83,10 @@ class Application(TimeStampedModel):
     answers = models.JSONField(_("answers as entered"), default=dict, blank=True)
     data = models.JSONField(_("submitted answers"), default=dict, blank=True)
     current_step = models.CharField(_("current step"), max_length=63, blank=True)
+    # The applicant's name as the filing states it (set at each signed revision):
+    # what clerks, documents and deliveries call the applicant, which need not be
+    # the account's display name (a family member's account, a proxy).
+    applicant_name = models.CharField(_("applicant's name as filed"), max_length=200, blank=True)
     # Filing on behalf of someone else (proxy filing); blank when filing for oneself.
     on_behalf_of_name = models.CharField(_("filed on behalf of"), max_length=150, blank=True)
     on_behalf_of_relationship = models.CharField(
@@ -173,6 +177,11 @@ class Application(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.reference or f"draft #{self.pk}"
+
+    @property
+    def filed_name(self) -> str:
+        """The applicant as filed; the account's name for an older filing."""
+        return self.applicant_name or self.applicant.display_name
 
     @property
     def owning_organization(self):

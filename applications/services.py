@@ -416,6 +416,26 @@ def _filing_attachments(application: Application) -> list[dict]:
     ]
 
 
+def filed_applicant_name(application: Application, data: dict, identity) -> str:
+    """The applicant's name as the filing states it. Filing for oneself: the answer
+    of the field the verified name fills (or, failing that, the first name field),
+    else the verified name, else the account's name. A proxy filing's applicant is
+    the person filing (verified, or the account), the principal being on_behalf_of."""
+    if not application.on_behalf_of_name:
+        specs = [spec for _step, spec in engine.iter_fields(application.version.form)]
+        named = [spec for spec in specs if spec.get("prefill") == "identity.full_name"]
+        named += [spec for spec in specs if spec["type"] == "name" and spec not in named]
+        for spec in named:
+            value = data.get(spec["key"])
+            if isinstance(value, dict):
+                value = " ".join(part for part in (value.get("family"), value.get("given")) if part)
+            if isinstance(value, str) and value.strip():
+                return value.strip()[:200]
+    if identity is not None and identity.full_name:
+        return identity.full_name[:200]
+    return application.applicant.display_name[:200]
+
+
 def _filing_document(application: Application, data: dict, moment, identity) -> dict:
     form = application.version.form
     sensitive = sensitive_keys(form)
@@ -425,7 +445,8 @@ def _filing_document(application: Application, data: dict, moment, identity) -> 
         "reference": application.reference,
         "applicant": {
             "id": application.applicant_id,
-            "name": application.applicant.display_name,
+            "name": application.applicant_name,
+            "account_name": application.applicant.display_name,
             "verified_identity": _identity_claims(identity),
         },
         "on_behalf_of": {
@@ -467,6 +488,7 @@ def _sign_revision(locked: Application, result_data: dict, moment, identity) -> 
     form = locked.version.form
     locked.revision += 1
     locked.data = protect(form, result_data)
+    locked.applicant_name = filed_applicant_name(locked, result_data, identity)
     document = _filing_document(locked, result_data, moment, identity)
     locked.submission_digest = sha256_hex(canonical_json(document))
     locked.signature = sign_digest(locked.submission_digest)
@@ -511,6 +533,7 @@ SUBMITTED_FIELDS = [
     "fee_amount",
     "revision",
     "data",
+    "applicant_name",
     "submission_digest",
     "signature",
     "status",

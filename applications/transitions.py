@@ -20,7 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.services import notify
 from applications.models import Application, ApplicationEvent, ApplicationStatus
@@ -142,14 +144,20 @@ def _application_link(application: Application) -> str:
 
 def applicant_notify(application: Application, *, subject: Any, body: Any) -> None:
     """Tell the resident something about their application, in their language,
-    with its reference, its procedure's title and a link to its page."""
+    with its reference, its procedure's title, who it was filed for (the
+    applicant as filed, and the principal of a proxy filing) and a link to it."""
+    named = gettext_lazy("Applicant: %(applicant)s")
+    if application.on_behalf_of_name:
+        named = format_lazy("{}\n{}", named, gettext_lazy("Filed on behalf of: %(principal)s"))
     notify(
         user=application.applicant,
         subject=subject,
-        body=body,
+        body=format_lazy("{}\n\n{}", body, named) if application.reference else body,
         params={
             "reference": application.reference,
             "procedure": lambda: application.procedure.title,
+            "applicant": application.filed_name,
+            "principal": application.on_behalf_of_name,
         },
         link=_application_link(application),
     )

@@ -199,6 +199,7 @@ class Queue:
             queryset = queryset.filter(
                 Q(reference=reference)
                 | Q(reference__startswith=reference)
+                | Q(applicant_name__icontains=search)
                 | Q(applicant__display_name__icontains=search)
                 | Q(on_behalf_of_name__icontains=search)
             )
@@ -281,7 +282,8 @@ def _per_state(pairs: Any) -> dict[str, int]:
 # matching row before sorting (717 rows for a small department's 26: 20 to 40 ms
 # instead of 2; docs/performance.md, B2).
 _ROWS = """
-SELECT a.id, a.reference, a.procedure_id, a.applicant_id, applicant.display_name,
+SELECT a.id, a.reference, a.procedure_id, a.applicant_id,
+       COALESCE(NULLIF(a.applicant_name, ''), applicant.display_name),
        a.on_behalf_of_name, a.on_behalf_of_relationship, a.status, a.assignee_id,
        assignee.display_name, a.submitted_at, a.due_date
 FROM ({ids}) AS page
@@ -479,7 +481,7 @@ class QueueRow(NamedTuple):
                 procedure.pk, procedure.code, procedure.title_ja, procedure.title_en
             ),
             applicant_id=application.applicant_id,
-            applicant_name=application.applicant.display_name,
+            applicant_name=application.filed_name,
             on_behalf_of_name=application.on_behalf_of_name,
             on_behalf_of_relationship=application.on_behalf_of_relationship,
             status=application.status,

@@ -94,6 +94,19 @@ class PersonSerializer(serializers.Serializer):
     name = serializers.CharField(source="display_name")
 
 
+class ApplicantSerializer(serializers.Serializer):
+    """The applicant of a case: the name the filing states, and the account it came from."""
+
+    id = serializers.IntegerField(source="applicant_id")
+    name = serializers.CharField(
+        source="filed_name",
+        help_text="The applicant as filed (a proxy filing: the person filing).",
+    )
+    account_name = serializers.CharField(
+        source="applicant.display_name", help_text="The name of the account that filed."
+    )
+
+
 # The fields document a queue row's shape (OpenAPI); `queue_item` builds it, here from
 # a model instance (bulk assignment answers with the rows it changed).
 class QueueItemSerializer(serializers.Serializer):
@@ -294,7 +307,7 @@ class CaseSerializer(serializers.Serializer):
     version = serializers.IntegerField(source="application.version.number")
     status = serializers.CharField(source="application.status", help_text=STATUS_HELP)
     status_label = serializers.CharField(source="application.get_status_display")
-    applicant = PersonSerializer(source="application.applicant")
+    applicant = ApplicantSerializer(source="application")
     on_behalf_of = serializers.SerializerMethodField()
     submitted_at = serializers.DateTimeField(source="application.submitted_at")
     due_date = serializers.DateField(source="application.due_date", allow_null=True)
