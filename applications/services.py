@@ -50,6 +50,7 @@ from core.tasks import enqueue
 from procedures.fees import fee_amount
 from procedures.form_engine import engine
 from procedures.form_engine.engine import FormResult
+from procedures.form_engine.fields import address_parts
 from procedures.models import (
     IdentityLevel,
     Procedure,
@@ -111,6 +112,10 @@ def prefill_value(spec: dict, identity) -> Any:
         return identity.birth_date.isoformat()
     if source == "identity.address" and spec["type"] in ("text", "textarea"):
         return identity.address or None
+    if source == "identity.address" and spec["type"] == "address":
+        # Split into the field's parts; what cannot be recognised is left to the resident.
+        parts = address_parts(identity.address) if identity.address else None
+        return {part: value for part, value in parts.items() if value} if parts else None
     return None
 
 

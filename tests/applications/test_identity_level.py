@@ -12,7 +12,10 @@ from django.urls import reverse
 from accounts.identity.services import identity_verification_record
 from applications.services import application_save_step, application_start, application_submit
 from core.errors import PermissionDenied
-from tests.factories import UserFactory, publish_procedure
+from procedures.demo import demo_documents, seed_procedure
+from procedures.form_engine.fields import address_parts
+from procedures.models import Procedure
+from tests.factories import OrganizationFactory, UserFactory, publish_procedure
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +213,55 @@ def test_a_name_field_takes_the_reading_and_the_page_says_where_values_came_from
     page = client.get(url).content.decode()
     assert page.count("Filled in from your verified identity") == 2
     assert 'id="f-born-source"' not in page
+
+
+def test_an_address_field_takes_the_verified_address_in_its_parts():
+    assert address_parts("〒163-8001 東京都新宿区西新宿2-8-1 都庁第一本庁舎") == {
+        "postal_code": "163-8001",
+        "prefecture": "東京都",
+        "city": "新宿区",
+        "town": "西新宿",
+        "street": "2-8-1",
+        "building": "都庁第一本庁舎",
+    }
+    # Without a postal code, the postal data gives it; parts may be spaced.
+    assert address_parts("神奈川県 横浜市中区 日本大通1")["postal_code"] == "231-0021"
+    assert address_parts("大阪府大阪市北区中之島1-3-20")["city"] == "大阪市北区"
+    assert address_parts("Tokyo") is None
+
+
+@pytest.mark.parametrize(
+    "code", ["metro-housing-application", "hazardous-materials-license-rewrite"]
+)
+def test_the_demo_procedures_prefill_name_reading_birth_date_and_address(code):
+
+    document = next(d for d in demo_documents() if d["procedure"]["code"] == code)
+    OrganizationFactory(code=document["procedure"]["organization"])
+    seed_procedure(document)
+    resident = UserFactory()
+    identity_verification_record(
+        user=resident,
+        issuer="https://id.example.jp",
+        subject="subject-2",
+        full_name="山田 太郎",
+        name_kana="ヤマダ タロウ",
+        birth_date=date(1985, 4, 12),
+        address="東京都千代田区丸の内1-1",
+    )
+    application = application_start(actor=resident, procedure=Procedure.objects.get(code=code))
+
+    values = list(application.answers.values())
+    assert {
+        "family": "山田",
+        "given": "太郎",
+        "family_kana": "ヤマダ",
+        "given_kana": "タロウ",
+    } in values
+    assert "1985-04-12" in values
+    assert {
+        "postal_code": "100-0005",
+        "prefecture": "東京都",
+        "city": "千代田区",
+        "town": "丸の内",
+        "street": "1-1",
+    } in values
