@@ -62,7 +62,7 @@ USER_AGENT = "CityProc-Deliveries/1 (Standard Webhooks)"
 # --- Targets ---------------------------------------------------------------------------
 
 
-def _may_manage(actor: Any, procedure: Any) -> None:
+def manage_check(actor: Any, procedure: Any) -> None:
     if not actor_may(actor, Action.MANAGE_PROCEDURES, procedure):
         raise PermissionDenied()
 
@@ -92,7 +92,7 @@ def address_problem(url: str) -> str | None:
     return None
 
 
-def _clean_target(kind: str, name: str, url: str, email: str, events: Iterable[str]) -> dict:
+def target_fields_clean(kind: str, name: str, url: str, email: str, events: Iterable[str]) -> dict:
     errors: dict[str, list[str]] = {}
     name = (name or "").strip()
     if not name:
@@ -136,8 +136,8 @@ def target_create(
 ) -> tuple[DeliveryTarget, str]:
     """Attach a delivery target to a procedure. Returns the target and, for a
     webhook, its new signing secret: shown to the department this once."""
-    _may_manage(actor, procedure)
-    fields = _clean_target(kind, name, url, email, list(events))
+    manage_check(actor, procedure)
+    fields = target_fields_clean(kind, name, url, email, list(events))
     secret = webhook_signature.new_secret() if kind == TargetKind.WEBHOOK else ""
     try:
         with transaction.atomic():
@@ -171,8 +171,8 @@ def target_update(
 ) -> DeliveryTarget:
     """Change a target's name, address, events or whether it is active. Its kind
     and its secret stay (rotate the secret with `target_secret_rotate`)."""
-    _may_manage(actor, target.procedure)
-    fields = _clean_target(target.kind, name, url, email, list(events))
+    manage_check(actor, target.procedure)
+    fields = target_fields_clean(target.kind, name, url, email, list(events))
     try:
         with transaction.atomic():
             locked = DeliveryTarget.objects.select_for_update().get(pk=target.pk)
@@ -201,7 +201,7 @@ def target_secret_rotate(*, actor: Any, target: DeliveryTarget) -> str:
     """A new signing secret for a webhook target. The previous one keeps signing
     beside it for DELIVERY_SECRET_OVERLAP_HOURS, so the receiver can switch over
     without refusing a delivery. Returns the new secret (shown once)."""
-    _may_manage(actor, target.procedure)
+    manage_check(actor, target.procedure)
     if target.kind != TargetKind.WEBHOOK:
         raise Conflict(_("Only webhooks have a signing secret."), code="not_a_webhook")
     secret = webhook_signature.new_secret()
@@ -502,7 +502,7 @@ def due_deliveries_sweep(*, limit: int = 500) -> int:
 def dead_letter_replay(*, actor: Any, delivery: Delivery) -> Delivery:
     """Send a dead letter again from the start of the retry schedule, with its
     original message id (receivers drop what they have already seen)."""
-    _may_manage(actor, delivery.target.procedure)
+    manage_check(actor, delivery.target.procedure)
     with transaction.atomic():
         locked = Delivery.objects.select_for_update().select_related("target").get(pk=delivery.pk)
         if locked.state != DeliveryState.DEAD:

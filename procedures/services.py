@@ -32,6 +32,7 @@ from procedures.form_engine.definition import (
     schema_problems,
     version_problems,
 )
+from procedures.hooks import exchange_exported, exchange_imported
 from procedures.models import (
     Exemption,
     ExemptionStatus,
@@ -557,6 +558,7 @@ def procedure_export(*, procedure: Procedure, version: ProcedureVersion) -> dict
     }
     if exemptions:
         document["exemptions"] = exemptions
+    exchange_exported.announce(procedure=procedure, document=document)
     return document
 
 
@@ -617,6 +619,7 @@ def procedure_import(
             procedure = procedure_update(actor=actor, procedure=existing, **fields)
             draft = procedure_draft(actor=actor, procedure=procedure)
             version = version_update(actor=actor, version=draft, definition=document["version"])
+        exchange_imported.announce(actor=actor, procedure=procedure, document=document)
         audit_record(
             actor=actor,
             action="procedures.imported",
