@@ -350,7 +350,7 @@ class StripeProvider(PaymentProvider):
     def _transactions(
         self, charges: Iterable[dict], refunded: dict[str, dict[str, int]]
     ) -> Iterable[ProviderTransaction]:
-        found: dict[str, ProviderTransaction] = {}
+        ours = []
         for charge in charges:
             if charge.get("status") == "failed":
                 continue
@@ -360,13 +360,17 @@ class StripeProvider(PaymentProvider):
                 metadata = intent.get("metadata") or {}
             if metadata.get("cityproc_provider") != self.name:
                 continue  # another provider's (or not ours at all)
-            order = str(metadata.get("cityproc_payment") or "")
+            ours.append((charge, intent, str(metadata.get("cityproc_payment") or "")))
+        # Our references of those payments, in one query rather than one per charge.
+        references = dict(
+            Payment.objects.filter(
+                public_id__in=[order for _c, _i, order in ours if order], provider=self.name
+            ).values_list("public_id", "provider_reference")
+        )
+        found: dict[str, ProviderTransaction] = {}
+        for charge, intent, order in ours:
             reference = (
-                (
-                    Payment.objects.filter(public_id=order, provider=self.name)
-                    .values_list("provider_reference", flat=True)
-                    .first()
-                )
+                references.get(order)
                 or (intent.get("id") if isinstance(intent, dict) else intent)
                 or charge["id"]
             )
