@@ -47,13 +47,25 @@ SIGNING_KEY_CACHE_KEY = f"{CACHE_PREFIX}signing-key"
 CODE_TTL = 60  # seconds an authorization code may wait for its exchange
 TOKEN_TTL = 300  # seconds an access token (and an ID token) lives
 SCOPE_CLAIMS = {
-    "profile": ("name", "family_name", "given_name", "birthdate"),
+    "profile": (
+        "name",
+        "family_name",
+        "given_name",
+        "name#ja-Kana-JP",
+        "family_name#ja-Kana-JP",
+        "given_name#ja-Kana-JP",
+        "birthdate",
+        "gender",
+    ),
     "address": ("address",),
 }
 DEFAULT_PERSONA = {
     "family_name": "山田",
     "given_name": "太郎",
+    "family_name_kana": "ヤマダ",
+    "given_name_kana": "タロウ",
     "birth_date": date(1985, 4, 12),
+    "gender": "male",
     "address": "東京都千代田区丸の内1-1",
 }
 
@@ -179,6 +191,20 @@ class SandboxIdentityForm(forms.Form):
         initial=DEFAULT_PERSONA["given_name"],
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    family_name_kana = forms.CharField(
+        label=_("Family name (furigana)"),
+        max_length=50,
+        required=False,
+        initial=DEFAULT_PERSONA["family_name_kana"],
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    given_name_kana = forms.CharField(
+        label=_("Given name (furigana)"),
+        max_length=50,
+        required=False,
+        initial=DEFAULT_PERSONA["given_name_kana"],
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     birth_date = forms.DateField(
         label=_("Date of birth"),
         input_formats=["%Y-%m-%d"],
@@ -191,6 +217,12 @@ class SandboxIdentityForm(forms.Form):
         max_length=200,
         initial=DEFAULT_PERSONA["address"],
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    gender = forms.ChoiceField(
+        label=_("Sex"),
+        choices=[("male", _("Male")), ("female", _("Female")), ("other", _("Other"))],
+        required=False,
+        initial=DEFAULT_PERSONA["gender"],
     )
 
 
@@ -259,14 +291,24 @@ def _claims(identity: dict, scope: str) -> dict:
         "family_name": family,
         "given_name": given,
         "birthdate": identity["birth_date"].isoformat(),
+        "gender": identity.get("gender") or "",
         "address": {"formatted": identity["address"].strip(), "country": "JP"},
     }
+    family_kana = (identity.get("family_name_kana") or "").strip()
+    given_kana = (identity.get("given_name_kana") or "").strip()
+    if family_kana and given_kana:
+        available |= {
+            "name#ja-Kana-JP": f"{family_kana} {given_kana}",
+            "family_name#ja-Kana-JP": family_kana,
+            "given_name#ja-Kana-JP": given_kana,
+        }
     claims = {
         "sub": subject_for(family_name=family, given_name=given, birth_date=identity["birth_date"])
     }
     for granted in scope.split():
         for claim in SCOPE_CLAIMS.get(granted, ()):
-            claims[claim] = available[claim]
+            if available.get(claim):
+                claims[claim] = available[claim]
     return claims
 
 

@@ -30,8 +30,11 @@ from tests.factories import UserFactory
 PERSONA = {
     "family_name": "山田",
     "given_name": "太郎",
+    "family_name_kana": "ヤマダ",
+    "given_name_kana": "タロウ",
     "birth_date": "1985-04-12",
     "address": "東京都千代田区丸の内1-1",
+    "gender": "male",
 }
 
 
@@ -132,6 +135,7 @@ def test_resident_verifies_identity_through_the_sandbox_provider(
     assert "テスト用の本人確認サービスです" in text
     assert "This is a test identity provider" in text
     assert 'value="山田"' in text and 'value="1985-04-12"' in text
+    assert 'value="ヤマダ"' in text and 'value="タロウ"' in text
 
     callback = _authorize(client, authorize_url)
     assert _query(callback)["state"] == request["state"]
@@ -143,6 +147,8 @@ def test_resident_verifies_identity_through_the_sandbox_provider(
     assert verification.full_name == "山田 太郎"
     assert verification.birth_date == date(1985, 4, 12)
     assert verification.address == "東京都千代田区丸の内1-1"
+    assert verification.name_kana == "ヤマダ タロウ"
+    assert verification.sex == "male"
     assert verification.issuer == provider
     assert verification.subject == sandbox.subject_for(
         family_name="山田", given_name="太郎", birth_date=date(1985, 4, 12)
