@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel, localized
+from core.retention import DEFAULT_PERIOD, RetentionPeriod
 
 
 class Language(models.TextChoices):
@@ -103,6 +104,14 @@ class Organization(TimeStampedModel):
     )
     path = models.CharField(max_length=255, db_index=True, editable=False)
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    # What a procedure of this department keeps its cases for when its definition
+    # does not say (core.retention).
+    default_retention_period = models.CharField(
+        _("default retention period"),
+        max_length=10,
+        choices=RetentionPeriod.choices,
+        default=DEFAULT_PERIOD,
+    )
 
     class Meta:
         ordering = ["path"]

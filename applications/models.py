@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
+from core.retention import RetentionPeriod
 
 
 def _new_public_id() -> str:
@@ -140,6 +141,15 @@ class Application(TimeStampedModel):
     )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    # Retention (core.retention): the period of the version it was filed under, set
+    # at submission; the end of the case (decided, withdrawn) and the last day it is
+    # kept, set when it ends (None: permanently); when it was purged to a tombstone.
+    retention_period = models.CharField(
+        _("retention period"), max_length=10, choices=RetentionPeriod.choices, blank=True
+    )
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    kept_until = models.DateField(_("kept until"), null=True, blank=True)
+    purged_at = models.DateTimeField(_("purged at"), null=True, blank=True)
     # The daily reminder and escalation run at most once per application per day.
     reminded_on = models.DateField(null=True, blank=True)
     escalated_on = models.DateField(null=True, blank=True)
@@ -155,6 +165,12 @@ class Application(TimeStampedModel):
             models.Index(fields=["status", "due_date", "id"]),
             models.Index(fields=["status", "submitted_at", "id"]),
             models.Index(fields=["assignee", "status"]),
+            # The purge: ended cases whose period has run out, not yet purged.
+            models.Index(
+                fields=["kept_until", "id"],
+                name="application_purge_due",
+                condition=Q(purged_at__isnull=True, kept_until__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -463,3 +479,48 @@ class IssuedDocument(TimeStampedModel):
     @property
     def issued_at(self):
         return self.created_at
+
+
+class LegalHold(models.Model):
+    """A department admin's hold on a case (litigation, an open complaint): while
+    one is open (not released), the case is never purged, whatever its period."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="legal_holds"
+    )
+    reason = models.TextField(_("reason"))
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    placed_at = models.DateTimeField(_("placed at"), default=timezone.now)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    release_reason = models.TextField(_("reason for the release"), blank=True)
+
+    class Meta:
+        ordering = ["-placed_at"]
+        verbose_name = _("legal hold")
+        verbose_name_plural = _("legal holds")
+        indexes = [
+            models.Index(
+                fields=["application"],
+                name="legal_hold_open",
+                condition=Q(released_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} hold #{self.pk}"
+
+
+class PendingFileRemoval(models.Model):
+    """A stored file to remove once the transaction that let go of it has
+    committed (the purge): removed by the purge right after, or by its next run."""
+
+    name = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name

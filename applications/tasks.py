@@ -3,6 +3,7 @@ import logging
 from celery import shared_task
 
 from applications.documents import decision_issue, documents_pending_issue, receipt_issue
+from applications.purge import retention_purge_run
 from applications.reminders import deadline_reminders_send
 from core.errors import Conflict
 from core.storage import STORAGE_ERRORS
@@ -42,3 +43,10 @@ def sweep_pending_documents() -> dict:
     """Every few minutes (beat): issue receipts and decisions whose task was never
     queued (the broker was down at that moment) or was lost."""
     return documents_pending_issue()
+
+
+@shared_task(acks_late=True)
+def purge_expired_cases() -> dict:
+    """The daily retention purge (applications/purge.py)."""
+    summary = retention_purge_run()
+    return {"purged": summary.purged, "files": summary.files}

@@ -20,12 +20,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.services import notify
 from applications.models import Application, ApplicationEvent, ApplicationStatus
+from applications.retention import ENDING_STATES, case_end
 from applications.workflow import ACTION_LABELS, GUARDS, Transition, actor_fits, workflow_of
 from audit.services import audit_record
 from core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -121,6 +123,8 @@ def transition_take(
     before = locked.status
     kind = _EVENT_KINDS.get(transition.action, transition.action)
     locked.status = transition.target
+    if locked.status in ENDING_STATES:
+        case_end(locked, timezone.now())
     locked.save()
     event_record(
         locked,

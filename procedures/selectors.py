@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from accounts.permissions import Action, organizations_where
 from core.errors import NotFound
+from core.retention import RetentionPeriod
 from procedures.models import (
     Exemption,
     Procedure,
@@ -193,3 +195,17 @@ def attachment_requirements(form: dict) -> list[dict]:
         for spec in step.get("fields", [])
         if spec["type"] == "file"
     ]
+
+
+def retention_summary(version) -> dict:
+    """How long a case of this version is kept and when its Individual Numbers go,
+    as the catalogue says it (the department's default for an older version)."""
+    retention = version.definition.get("retention") or {}
+    period = retention.get("period") or version.owning_organization.default_retention_period
+    return {
+        "period": period,
+        "label": RetentionPeriod(period).label,
+        "permanent": period == RetentionPeriod.PERMANENT,
+        "individual_number_days": retention.get("individual_number_days", 0),
+        "from_fiscal_year": settings.RETENTION_PERIOD_START == "fiscal_year",
+    }

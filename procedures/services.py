@@ -374,6 +374,15 @@ def version_report(version: ProcedureVersion, *, today: date | None = None) -> d
     }
 
 
+def _retention_stamped(version: ProcedureVersion) -> None:
+    """A version published without a retention period gets its department's default
+    of the day, written into it: each case keeps the period of the version it was
+    filed under, so a later change of the default changes no published version."""
+    retention = version.definition.setdefault("retention", {})
+    if not retention.get("period"):
+        retention["period"] = version.procedure.owning_organization.default_retention_period
+
+
 def version_publish(*, actor: Any, version: ProcedureVersion) -> ProcedureVersion:
     """Publish a draft: it must have no definition problems and pass (or be
     exempt from) every five-less principle. The previously published version is
@@ -397,10 +406,13 @@ def version_publish(*, actor: Any, version: ProcedureVersion) -> ProcedureVersio
         ProcedureVersion.objects.filter(
             procedure=locked.procedure, state=VersionState.PUBLISHED
         ).update(state=VersionState.RETIRED, retired_at=now)
+        _retention_stamped(locked)
         locked.state = VersionState.PUBLISHED
         locked.published_at = now
         locked.published_by = _user(actor)
-        locked.save(update_fields=["state", "published_at", "published_by", "updated_at"])
+        locked.save(
+            update_fields=["state", "published_at", "published_by", "definition", "updated_at"]
+        )
         if locked.procedure.status != ProcedureStatus.ACTIVE:
             Procedure.objects.filter(pk=locked.procedure_id).update(status=ProcedureStatus.ACTIVE)
         audit_record(

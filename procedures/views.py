@@ -103,6 +103,7 @@ def procedure_view(request: HttpRequest, code: str) -> HttpResponse:
             and verified_identity(request.user) is None,
             "steps": _questions(version.form),
             "fee": selectors.fee_summary(version.fee),
+            "retention": selectors.retention_summary(version),
             "payment_methods": [
                 PAYMENT_METHODS.get(method, method) for method in version.fee.get("methods", [])
             ],

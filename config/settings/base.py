@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -256,6 +257,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "deliveries-sweep-due": {
         "task": "deliveries.tasks.sweep_due_deliveries",
         "schedule": crontab(minute="*"),
+    },
+    # The retention purge (docs/retention.md), at night, before the chain check.
+    "applications-retention-purge-daily": {
+        "task": "applications.tasks.purge_expired_cases",
+        "schedule": crontab(hour=2, minute=30),
     },
     "audit-verify-chain-nightly": {
         "task": "audit.tasks.verify_audit_chain",
@@ -606,3 +612,13 @@ DELIVERY_SECRET_OVERLAP_HOURS = env.int("DELIVERY_SECRET_OVERLAP_HOURS", default
 # systems, tests): the platform must not be made to call its own network.
 DELIVERY_ALLOW_HTTP = env.bool("DELIVERY_ALLOW_HTTP", default=False)
 DELIVERY_ALLOW_PRIVATE_ADDRESSES = env.bool("DELIVERY_ALLOW_PRIVATE_ADDRESSES", default=False)
+
+# --- Retention and erasure (docs/retention.md) ----------------------------------------------
+# When a case's retention period starts: "fiscal_year" (the 1st of April after the case
+# ended, as the Public Records Management Act's order prescribes) or "case_end" (the
+# day it ended). Days are Japan's.
+RETENTION_PERIOD_START = env.str("RETENTION_PERIOD_START", default="fiscal_year")
+if RETENTION_PERIOD_START not in ("fiscal_year", "case_end"):
+    raise ImproperlyConfigured('RETENTION_PERIOD_START must be "fiscal_year" or "case_end".')
+# Cases purged per transaction by the purge (each batch commits before its files go).
+RETENTION_PURGE_BATCH = env.int("RETENTION_PURGE_BATCH", default=200)

@@ -28,13 +28,14 @@ from procedures.builder.references import guard_references, rename_references
 UP, DOWN = "up", "down"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 STEP_ATTRIBUTES = ("key", "title", "description", "condition")
-SECTIONS = ("fee", "workflow", "delivery", "contact", "result_document")
+SECTIONS = ("fee", "workflow", "delivery", "contact", "result_document", "retention")
 SECTION_LABELS = {
     "fee": gettext_lazy("Fee"),
     "workflow": gettext_lazy("Workflow"),
     "delivery": gettext_lazy("Delivery of the result"),
     "contact": gettext_lazy("Contact"),
     "result_document": gettext_lazy("Result document"),
+    "retention": gettext_lazy("Retention"),
 }
 
 

@@ -309,7 +309,8 @@ def test_a_department_admin_creates_checks_fixes_and_publishes_a_procedure(
 
     public = anonymous.get(f"{CATALOGUE}food-license/")
     assert public.status_code == 200
-    assert public.json()["definition"] == valid_definition()
+    # Published with the department's default period written in (core.retention).
+    assert public.json()["definition"] == {**valid_definition(), "retention": {"period": "5y"}}
     listed = admin_api.get(MANAGE).json()["results"]
     assert [(p["code"], p["draft_version"], p["published_version"]) for p in listed] == [
         ("food-license", None, 1)
@@ -333,12 +334,15 @@ def test_a_published_version_cannot_be_edited_only_a_new_draft_can(admin_api, or
     )
     assert refused.status_code == 409
     assert _error(refused)["code"] == "version_not_draft"
-    assert ProcedureVersion.objects.get(number=1).definition == valid_definition()
+    assert ProcedureVersion.objects.get(number=1).definition == {
+        **valid_definition(),
+        "retention": {"period": "5y"},
+    }
 
     started = admin_api.post(f"{MANAGE}food-license/versions/")
     assert started.status_code == 201
     assert (started.json()["number"], started.json()["state"]) == (2, "draft")
-    assert started.json()["definition"] == valid_definition()
+    assert started.json()["definition"] == {**valid_definition(), "retention": {"period": "5y"}}
     again = admin_api.post(f"{MANAGE}food-license/versions/")
     assert again.status_code == 200
     assert again.json()["number"] == 2
@@ -552,7 +556,10 @@ def test_export_picks_the_published_version_else_the_draft_or_the_one_asked_for(
         f"{MANAGE}food-license/versions/2/", {"definition": valid_definition()}, format="json"
     )
 
-    assert admin_api.get(f"{MANAGE}food-license/export/").json()["version"] == starter_definition()
+    assert admin_api.get(f"{MANAGE}food-license/export/").json()["version"] == {
+        **starter_definition(),
+        "retention": {"period": "5y"},
+    }
     second = admin_api.get(f"{MANAGE}food-license/export/", {"version": 2})
     assert second.json()["version"] == valid_definition()
     assert admin_api.get(f"{MANAGE}food-license/export/", {"version": 9}).status_code == 404

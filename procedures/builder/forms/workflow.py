@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.retention import RetentionPeriod
 from procedures.builder.forms.common import require_japanese, text_parts, text_value
 
 APPROVALS = [
@@ -83,6 +84,24 @@ class WorkflowForm(forms.Form):
         label=_("Document text (English)"), widget=forms.Textarea(attrs={"rows": 4}), required=False
     )
 
+    retention_period = forms.ChoiceField(
+        label=_("Retention period"),
+        choices=[("", _("The department's default")), *RetentionPeriod.choices],
+        required=False,
+        help_text=_(
+            "How long a case is kept after it ends (decided or withdrawn). Without a choice, "
+            "the department's default is written in at publication. A change applies to "
+            "cases filed under the next version."
+        ),
+    )
+    individual_number_days = forms.IntegerField(
+        label=_("Days the Individual Number is still needed after the case ends"),
+        min_value=0,
+        max_value=3650,
+        required=False,
+        help_text=_("0 or empty: it is erased when the case ends, as the My Number Act requires."),
+    )
+
     @staticmethod
     def initial_from(definition: dict) -> dict[str, Any]:
         workflow = definition.get("workflow", {})
@@ -104,6 +123,10 @@ class WorkflowForm(forms.Form):
             "result_title_en": title_en,
             "result_body_ja": body_ja,
             "result_body_en": body_en,
+            "retention_period": (definition.get("retention") or {}).get("period", ""),
+            "individual_number_days": (definition.get("retention") or {}).get(
+                "individual_number_days"
+            ),
         }
 
     def clean(self):
@@ -147,4 +170,14 @@ class WorkflowForm(forms.Form):
             },
             "contact": contact or None,
             "result_document": document or None,
+            "retention": self._retention() or None,
         }
+
+    def _retention(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        retention: dict[str, Any] = {}
+        if data["retention_period"]:
+            retention["period"] = data["retention_period"]
+        if data["individual_number_days"]:
+            retention["individual_number_days"] = data["individual_number_days"]
+        return retention

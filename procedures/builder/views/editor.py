@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from core.retention import RetentionPeriod
 from procedures import selectors
 from procedures.builder import diff, lookup
 from procedures.builder.forms.common import ConfirmForm, MoveForm
@@ -99,6 +100,7 @@ def _sections_summary(definition: dict) -> dict[str, Any]:
     workflow = definition.get("workflow", {})
     contact = definition.get("contact", {})
     document = definition.get("result_document", {})
+    retention = definition.get("retention") or {}
     specs = specs_by_key(definition)
     return {
         "fee_kind": dict(FEE_KINDS).get(fee.get("kind"), fee.get("kind")),
@@ -121,6 +123,10 @@ def _sections_summary(definition: dict) -> dict[str, Any]:
         "contact_note": localized_text(contact.get("note")),
         "result_kind": dict(RESULT_KINDS).get(document.get("kind", ""), ""),
         "result_title": localized_text(document.get("title")),
+        "retention_period": RetentionPeriod(retention["period"]).label
+        if retention.get("period") in RetentionPeriod.values
+        else "",
+        "individual_number_days": retention.get("individual_number_days", 0),
     }
 
 
