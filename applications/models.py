@@ -150,6 +150,12 @@ class Application(TimeStampedModel):
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     kept_until = models.DateField(_("kept until"), null=True, blank=True)
     purged_at = models.DateTimeField(_("purged at"), null=True, blank=True)
+    # The My Number Act: the Individual Numbers in the answers are erased once the
+    # procedure no longer needs them (at its end, or the version's days after).
+    individual_numbers_erase_on = models.DateField(null=True, blank=True)
+    individual_numbers_erased_at = models.DateTimeField(
+        _("Individual Numbers erased at"), null=True, blank=True
+    )
     # The daily reminder and escalation run at most once per application per day.
     reminded_on = models.DateField(null=True, blank=True)
     escalated_on = models.DateField(null=True, blank=True)

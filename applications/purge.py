@@ -43,6 +43,7 @@ from applications.models import (
     LegalHold,
     PendingFileRemoval,
 )
+from applications.sensitive_answers import erase_individual_numbers
 from audit.services import audit_record
 from core.errors import PermissionDenied, ValidationFailed
 from core.retention import japan_day
@@ -173,6 +174,53 @@ def pending_files_remove(limit: int = 1000) -> int:
         pending.delete()
         removed += 1
     return removed
+
+
+# --- Individual Numbers ----------------------------------------------------------------
+
+
+def individual_numbers_erase_due(*, limit: int = 1000) -> int:
+    """Erase the Individual Numbers the procedures no longer need (the My Number Act
+    forbids keeping them longer): in the answers as entered and as submitted and in
+    every revision, the encrypted values are replaced by the day of the erasure.
+    Each case once (locked, skipping those another run holds). Returns how many
+    cases were erased."""
+    today = japan_day(timezone.now())
+    now = timezone.now()
+    erased_cases = 0
+    with transaction.atomic():
+        due = (
+            Application.objects.filter(
+                individual_numbers_erase_on__lte=today,
+                individual_numbers_erased_at__isnull=True,
+                purged_at__isnull=True,
+            )
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("version")
+            .prefetch_related("revisions")
+            .order_by("individual_numbers_erase_on", "id")[:limit]
+        )
+        for case in due:
+            form = case.version.form
+            day = today.isoformat()
+            case.answers, in_answers = erase_individual_numbers(form, case.answers, day)
+            case.data, in_data = erase_individual_numbers(form, case.data, day)
+            case.individual_numbers_erased_at = now
+            case.save(update_fields=["answers", "data", "individual_numbers_erased_at"])
+            in_revisions = 0
+            for revision in case.revisions.all():
+                revision.data, count = erase_individual_numbers(form, revision.data, day)
+                if count:
+                    revision.save(update_fields=["data"])
+                    in_revisions += count
+            audit_record(
+                actor=None,
+                action="applications.individual_numbers_erased",
+                target=case,
+                data={"reference": case.reference, "values": in_answers + in_data + in_revisions},
+            )
+            erased_cases += 1
+    return erased_cases
 
 
 # --- Legal holds -----------------------------------------------------------------------

@@ -5,10 +5,10 @@ It imports the models and core only, so transitions (which end cases) may use it
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from applications.models import Application, ApplicationStatus
-from core.retention import kept_until
+from core.retention import japan_day, kept_until
 
 # A case ends with its decision or its withdrawal; its period runs from then.
 ENDING_STATES = frozenset(
@@ -30,3 +30,5 @@ def case_end(locked: Application, moment: datetime) -> None:
     locked.ended_at = moment
     locked.retention_period = period_of(locked.version)
     locked.kept_until = kept_until(locked.retention_period, moment)
+    days = (locked.version.definition.get("retention") or {}).get("individual_number_days", 0)
+    locked.individual_numbers_erase_on = japan_day(moment) + timedelta(days=days)

@@ -18,6 +18,7 @@ from procedures.form_engine import engine
 from procedures.form_engine.fields import SENSITIVE_TYPES
 
 ENCRYPTED = "encrypted"
+ERASED = "erased"  # {"erased": "YYYY-MM-DD"}: the value was erased on that day
 
 
 def sensitive_keys(form: dict) -> set[str]:
@@ -68,3 +69,25 @@ def protect(form: dict, answers: dict) -> dict:
 def reveal(form: dict, stored: dict) -> dict:
     """Stored answers with sensitive values decrypted (for validation and editing)."""
     return _transform(stored, sensitive_keys(form), _decrypt)
+
+
+def erase_individual_numbers(form: dict, stored: dict, day: str) -> tuple[dict, int]:
+    """Stored answers with every Individual Number replaced by {"erased": day}, and
+    how many there were. The signed filing keeps only their keyed fingerprints, so
+    its signature still holds and no longer reveals them."""
+    keys = {
+        spec["key"]
+        for _step, field in engine.iter_fields(form)
+        for spec in (field, *field.get("fields", []))
+        if spec["type"] == "my_number"
+    }
+    erased = 0
+
+    def change(value: Any) -> Any:
+        nonlocal erased
+        if value is None or value == "" or (isinstance(value, dict) and ERASED in value):
+            return value
+        erased += 1
+        return {ERASED: day}
+
+    return _transform(stored, keys, change), erased

@@ -31,7 +31,7 @@ def _masked_value(spec: dict, value: Any) -> Any:
     if value is None or (isinstance(value, str) and not value):
         return value
     # Whatever was typed (even a number, or something invalid) never leaves whole.
-    return mask(spec, value if isinstance(value, str) else str(value))
+    return mask(spec, value if isinstance(value, str | dict) else str(value))
 
 
 def masked_answers(form: dict, stored: dict) -> dict:

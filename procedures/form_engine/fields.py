@@ -417,6 +417,12 @@ SENSITIVE_TYPES = frozenset({"my_number"})
 
 
 def mask(field: dict, value: Any) -> Any:
-    if field["type"] == "my_number" and isinstance(value, str):
-        return "*" * 8 + value[-4:]
+    if field["type"] == "my_number":
+        if isinstance(value, dict):
+            # Erased once the procedure no longer needed it (applications.purge).
+            if "erased" in value:
+                return _("Erased on %(day)s") % {"day": value["erased"]}
+            return "*" * 8
+        if isinstance(value, str):
+            return "*" * 8 + value[-4:]
     return value
