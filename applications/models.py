@@ -1,5 +1,6 @@
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -8,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import TimeStampedModel
-from core.retention import RetentionPeriod
+from core.retention import RetentionPeriod, japan_day
 
 
 def _new_public_id() -> str:
@@ -150,6 +151,9 @@ class Application(TimeStampedModel):
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     kept_until = models.DateField(_("kept until"), null=True, blank=True)
     purged_at = models.DateTimeField(_("purged at"), null=True, blank=True)
+    # A draft never submitted is deleted DRAFT_EXPIRY_DAYS after its last change,
+    # its owner reminded DRAFT_REMINDER_DAYS before (applications.purge).
+    draft_reminded_at = models.DateTimeField(null=True, blank=True)
     # The My Number Act: the Individual Numbers in the answers are erased once the
     # procedure no longer needs them (at its end, or the version's days after).
     individual_numbers_erase_on = models.DateField(null=True, blank=True)
@@ -199,6 +203,17 @@ class Application(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.reference or f"draft #{self.pk}"
+
+    @property
+    def draft_expires_on(self):
+        """The day an unsent draft is deleted (Japan's), counted from its last change."""
+        if not self.is_draft or self.updated_at is None:
+            return None
+        return japan_day(self.updated_at + timedelta(days=settings.DRAFT_EXPIRY_DAYS))
+
+    @property
+    def draft_expiry_days(self) -> int:
+        return settings.DRAFT_EXPIRY_DAYS
 
     @property
     def filed_name(self) -> str:

@@ -21,21 +21,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Notification
 from accounts.permissions import Action, actor_may
+from accounts.services import notify
 from applications.models import (
     Application,
     ApplicationEvent,
     ApplicationRevision,
+    ApplicationStatus,
     Attachment,
     CorrectionRequest,
     InternalNote,
@@ -174,6 +177,86 @@ def pending_files_remove(limit: int = 1000) -> int:
         pending.delete()
         removed += 1
     return removed
+
+
+# --- Drafts never submitted ------------------------------------------------------------
+
+
+def files_release(applications) -> None:
+    """Record the stored files of these applications for removal after the commit
+    (their rows are about to go)."""
+    names = Attachment.objects.filter(application__in=applications).values_list("file", flat=True)
+    PendingFileRemoval.objects.bulk_create(
+        [PendingFileRemoval(name=name) for name in names if name]
+    )
+
+
+@dataclass
+class DraftsSummary:
+    reminded: int = 0
+    deleted: int = 0
+
+
+def drafts_expiry_run(*, limit: int = 500) -> DraftsSummary:
+    """Remind the owners of drafts that will expire in DRAFT_REMINDER_DAYS (once
+    per last change), and delete the drafts unchanged for DRAFT_EXPIRY_DAYS, with
+    their attachments (files removed after the commit) and the reminders."""
+    now = timezone.now()
+    expiry = timedelta(days=settings.DRAFT_EXPIRY_DAYS)
+    notice = timedelta(days=settings.DRAFT_REMINDER_DAYS)
+    summary = DraftsSummary()
+    drafts = Application.objects.filter(status=ApplicationStatus.DRAFT)
+    with transaction.atomic():
+        unreminded = Q(draft_reminded_at__isnull=True) | Q(draft_reminded_at__lt=F("updated_at"))
+        due = (
+            drafts.filter(
+                unreminded, updated_at__lte=now - expiry + notice, updated_at__gt=now - expiry
+            )
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("procedure", "applicant")
+            .order_by("updated_at")[:limit]
+        )
+        for draft in due:
+            notify(
+                user=draft.applicant,
+                subject=gettext_lazy("Your draft will be deleted on %(day)s"),
+                body=gettext_lazy(
+                    "Your draft of %(procedure)s has not been sent. Unsent drafts are kept for "
+                    "%(days)s days after their last change: this one will be deleted on "
+                    "%(day)s. Send it, or save any of its steps to keep it another %(days)s days."
+                ),
+                params={
+                    "procedure": lambda draft=draft: draft.procedure.title,
+                    "day": draft.draft_expires_on.isoformat(),
+                    "days": settings.DRAFT_EXPIRY_DAYS,
+                },
+                link=f"/applications/{draft.pk}/",
+            )
+            summary.reminded += 1
+        # update() leaves updated_at alone: a reminder is not a change of the draft.
+        Application.objects.filter(pk__in=[draft.pk for draft in due]).update(draft_reminded_at=now)
+    with transaction.atomic():
+        expired = list(
+            drafts.filter(updated_at__lte=now - expiry)
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("updated_at")[:limit]
+        )
+        if expired:
+            files_release(expired)
+            for draft in expired:
+                audit_record(
+                    actor=None,
+                    action="applications.draft_expired",
+                    target=draft,
+                    data={"procedure": draft.procedure_id},
+                )
+                Notification.objects.filter(
+                    user_id=draft.applicant_id, link=f"/applications/{draft.pk}/"
+                ).delete()
+            Application.objects.filter(pk__in=[draft.pk for draft in expired]).delete()
+            summary.deleted = len(expired)
+    pending_files_remove()
+    return summary
 
 
 # --- Individual Numbers ----------------------------------------------------------------

@@ -37,6 +37,7 @@ from applications.models import (
     CaseCount,
 )
 from applications.processing_period import clock_resume, clock_start
+from applications.purge import files_release, pending_files_remove
 from applications.reference import new_reference
 from applications.sensitive_answers import protect, reveal, sensitive_keys
 from applications.transitions import event_record, transition_check, transition_take
@@ -679,4 +680,6 @@ def application_discard_draft(*, actor: Any, application: Application) -> None:
         if not locked.is_draft:
             raise Conflict(_("Only drafts can be deleted."), code="not_a_draft")
         audit_record(actor=actor, action="applications.draft_discarded", target=locked)
+        files_release([locked])  # its attachments' files go once the row has gone
         locked.delete()
+    pending_files_remove()

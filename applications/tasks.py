@@ -3,7 +3,11 @@ import logging
 from celery import shared_task
 
 from applications.documents import decision_issue, documents_pending_issue, receipt_issue
-from applications.purge import individual_numbers_erase_due, retention_purge_run
+from applications.purge import (
+    drafts_expiry_run,
+    individual_numbers_erase_due,
+    retention_purge_run,
+)
 from applications.reminders import deadline_reminders_send
 from core.errors import Conflict
 from core.storage import STORAGE_ERRORS
@@ -48,7 +52,15 @@ def sweep_pending_documents() -> dict:
 @shared_task(acks_late=True)
 def purge_expired_cases() -> dict:
     """The nightly retention work (applications/purge.py): the Individual Numbers no
-    longer needed are erased, then the cases past their period purged."""
+    longer needed are erased, unsent drafts reminded or deleted, then the cases
+    past their period purged."""
     erased = individual_numbers_erase_due()
+    drafts = drafts_expiry_run()
     summary = retention_purge_run()
-    return {"numbers_erased": erased, "purged": summary.purged, "files": summary.files}
+    return {
+        "numbers_erased": erased,
+        "drafts_reminded": drafts.reminded,
+        "drafts_deleted": drafts.deleted,
+        "purged": summary.purged,
+        "files": summary.files,
+    }

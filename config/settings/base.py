@@ -620,5 +620,9 @@ DELIVERY_ALLOW_PRIVATE_ADDRESSES = env.bool("DELIVERY_ALLOW_PRIVATE_ADDRESSES", 
 RETENTION_PERIOD_START = env.str("RETENTION_PERIOD_START", default="fiscal_year")
 if RETENTION_PERIOD_START not in ("fiscal_year", "case_end"):
     raise ImproperlyConfigured('RETENTION_PERIOD_START must be "fiscal_year" or "case_end".')
+# A draft never submitted is deleted this many days after its last change, and its
+# owner reminded this many days before.
+DRAFT_EXPIRY_DAYS = env.int("DRAFT_EXPIRY_DAYS", default=30)
+DRAFT_REMINDER_DAYS = env.int("DRAFT_REMINDER_DAYS", default=7)
 # Cases purged per transaction by the purge (each batch commits before its files go).
 RETENTION_PURGE_BATCH = env.int("RETENTION_PURGE_BATCH", default=200)
