@@ -91,3 +91,13 @@ def erase_individual_numbers(form: dict, stored: dict, day: str) -> tuple[dict, 
         return {ERASED: day}
 
     return _transform(stored, keys, change), erased
+
+
+def fingerprinted(form: dict, answers: dict, fingerprint) -> dict:
+    """Answers as the signed filing holds them: each sensitive value, top-level or
+    inside a repeating group's items, replaced by {"sha256-hmac": fingerprint(value)}."""
+
+    def change(value: Any) -> Any:
+        return {"sha256-hmac": fingerprint(value)} if isinstance(value, str) and value else value
+
+    return _transform(answers, sensitive_keys(form), change)

@@ -39,7 +39,7 @@ from applications.models import (
 from applications.processing_period import clock_resume, clock_start
 from applications.purge import files_release, pending_files_remove
 from applications.reference import new_reference
-from applications.sensitive_answers import protect, reveal, sensitive_keys
+from applications.sensitive_answers import fingerprinted, protect, reveal
 from applications.transitions import event_record, transition_check, transition_take
 from applications.uploads import check_upload, virus_scan
 from applications.workflow import state_after_submission
@@ -444,7 +444,6 @@ def filed_applicant_name(application: Application, data: dict, identity) -> str:
 
 def _filing_document(application: Application, data: dict, moment, identity) -> dict:
     form = application.version.form
-    sensitive = sensitive_keys(form)
     return {
         "procedure": application.procedure.code,
         "version": application.version.number,
@@ -459,12 +458,8 @@ def _filing_document(application: Application, data: dict, moment, identity) -> 
             "name": application.on_behalf_of_name,
             "relationship": application.on_behalf_of_relationship,
         },
-        "answers": {
-            key: {"sha256-hmac": _fingerprint(value)}
-            if key in sensitive and isinstance(value, str)
-            else value
-            for key, value in data.items()
-        },
+        # Sensitive values only as keyed fingerprints, inside repeating groups too.
+        "answers": fingerprinted(form, data, _fingerprint),
         "attachments": _filing_attachments(application),
         "revision": application.revision,
         "submitted_at": moment.isoformat(),

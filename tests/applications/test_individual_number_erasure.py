@@ -109,3 +109,82 @@ def test_an_open_case_keeps_its_number(city):
     assert individual_numbers_erase_due() == 0
     case.refresh_from_db()
     assert ENCRYPTED in case.data["my_number"]
+
+
+def _with_household_numbers() -> dict:
+    household = {
+        "key": "household",
+        "title": {"ja": "世帯", "en": "Household"},
+        "fields": [
+            {
+                "key": "members",
+                "type": "group",
+                "label": {"ja": "世帯員", "en": "Household members"},
+                "fields": [
+                    {
+                        "key": "member_name",
+                        "type": "text",
+                        "label": {"ja": "氏名", "en": "Name"},
+                        "required": True,
+                    },
+                    {
+                        "key": "member_number",
+                        "type": "my_number",
+                        "label": {"ja": "個人番号", "en": "Individual Number"},
+                        "required": True,
+                    },
+                ],
+            }
+        ],
+    }
+    base = definition()
+    base["form"]["steps"].append(household)
+    return base
+
+
+def test_numbers_inside_a_repeating_group_are_fingerprinted_and_erased(city):
+    from stdnum.jp import in_
+
+    from applications.services import application_save_step, application_start, application_submit
+
+    second_number = "98765432101" + in_.calc_check_digit("98765432101")
+    procedure = publish_procedure(
+        code="household",
+        definition=_with_household_numbers(),
+        organization=city["procedure"].owning_organization,
+        title_ja="世帯の届出",
+    )
+    owner = city["clerk"].__class__.objects.create_user(
+        email="household@example.jp", password="x-Long-enough-2026", display_name="山田 花子"
+    )
+    draft = application_start(actor=owner, procedure=procedure)
+    application_save_step(
+        actor=owner,
+        application=draft,
+        step_key="applicant",
+        answers={"full_name": "山田 花子", "my_number": MY_NUMBER},
+    )
+    application_save_step(
+        actor=owner, application=draft, step_key="details", answers={"purpose": "届出"}
+    )
+    application_save_step(
+        actor=owner,
+        application=draft,
+        step_key="household",
+        answers={"members": [{"member_name": "山田 一郎", "member_number": second_number}]},
+    )
+    filed = application_submit(actor=owner, application=draft, declaration=True)
+    filing = json.dumps(filed.revisions.get().filing)
+    assert MY_NUMBER not in filing and second_number not in filing
+    member = filed.revisions.get().filing["answers"]["members"][0]
+    assert set(member["member_number"]) == {"sha256-hmac"}
+    assert ENCRYPTED in filed.data["members"][0]["member_number"]
+
+    Application = filed.__class__
+    Application.objects.filter(pk=filed.pk).update(
+        ended_at=timezone.now(), individual_numbers_erase_on=timezone.localdate()
+    )
+    assert individual_numbers_erase_due() == 1
+    filed.refresh_from_db()
+    assert filed.data["members"][0]["member_number"] == {"erased": timezone.localdate().isoformat()}
+    assert second_number[-4:] not in json.dumps(filed.data)
