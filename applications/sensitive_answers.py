@@ -15,7 +15,7 @@ from typing import Any
 
 from core.signing import decrypt_text, encrypt_text
 from procedures.form_engine import engine
-from procedures.form_engine.fields import SENSITIVE_TYPES
+from procedures.form_engine.fields import SENSITIVE_TYPES, mask
 
 ENCRYPTED = "encrypted"
 ERASED = "erased"  # {"erased": "YYYY-MM-DD"}: the value was erased on that day
@@ -24,12 +24,7 @@ ERASED = "erased"  # {"erased": "YYYY-MM-DD"}: the value was erased on that day
 def sensitive_keys(form: dict) -> set[str]:
     """Keys of sensitive fields, top-level or inside repeating groups (keys are
     unique in the whole form)."""
-    keys = set()
-    for _step, spec in engine.iter_fields(form):
-        if spec["type"] in SENSITIVE_TYPES:
-            keys.add(spec["key"])
-        keys.update(sub["key"] for sub in spec.get("fields", []) if sub["type"] in SENSITIVE_TYPES)
-    return keys
+    return set(_sensitive_specs(form))
 
 
 def _transform(answers: Any, keys: set[str], change) -> Any:
@@ -101,3 +96,44 @@ def fingerprinted(form: dict, answers: dict, fingerprint) -> dict:
         return {"sha256-hmac": fingerprint(value)} if isinstance(value, str) and value else value
 
     return _transform(answers, sensitive_keys(form), change)
+
+
+# --- Shown to people: masked -------------------------------------------------------
+
+
+def _sensitive_specs(form: dict) -> dict[str, dict]:
+    """The sensitive fields' specs by key (see sensitive_keys)."""
+    specs = {}
+    for _step, spec in engine.iter_fields(form):
+        if spec["type"] in SENSITIVE_TYPES:
+            specs[spec["key"]] = spec
+        for sub in spec.get("fields", []):
+            if sub["type"] in SENSITIVE_TYPES:
+                specs[sub["key"]] = sub
+    return specs
+
+
+def _masked_value(spec: dict, value: Any) -> Any:
+    if value is None or value == "":
+        return value
+    # Whatever was typed (even a number, or something invalid) never leaves whole.
+    return mask(spec, value if isinstance(value, str | dict) else str(value))
+
+
+def _masked_walk(value: Any, specs: dict[str, dict]) -> Any:
+    if isinstance(value, dict):
+        if ENCRYPTED in value:
+            return "********"  # an encrypted value nobody decrypted: never shown
+        return {
+            key: _masked_value(specs[key], item) if key in specs else _masked_walk(item, specs)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked_walk(item, specs) for item in value]
+    return value
+
+
+def masked_answers(form: dict, stored: dict) -> dict:
+    """Stored answers with sensitive values decrypted and then masked (the last four
+    digits of an Individual Number), as the resident's pages and the API show them."""
+    return _masked_walk(reveal(form, stored or {}), _sensitive_specs(form))

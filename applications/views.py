@@ -11,10 +11,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.identity.selectors import verified_identity
-from applications import selectors, services
+from applications import my_data, selectors, services
 from applications.downloads import attachment_response, document_response
 from applications.sensitive_answers import reveal
 from core.errors import DomainError, NotFound
@@ -393,3 +393,27 @@ def discard_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("applications:detail", pk=application.pk)
     messages.success(request, _("The draft was deleted."))
     return redirect("applications:list")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def my_data_view(request: HttpRequest) -> HttpResponse:
+    """「自分のデータ」: what the archive holds, and the button that downloads it
+    (POST). Refusals (too many downloads, the file store down) stay on the page."""
+    refusal = None
+    if request.method == "POST":
+        try:
+            archive = my_data.my_data_archive(actor=request.user)
+        except DomainError as failure:
+            refusal = failure
+        else:
+            return my_data.my_data_response(archive)
+    response = render(
+        request,
+        "applications/my_data.html",
+        {"refusal": refusal, "limit": my_data.DOWNLOADS_PER_HOUR},
+        status=refusal.http_status if refusal is not None else 200,
+    )
+    if isinstance(refusal, my_data.MyDataLimitReached):
+        response["Retry-After"] = str(refusal.retry_after)
+    return response

@@ -16,51 +16,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from applications.selectors import resident_events, resident_next_step
-from applications.sensitive_answers import reveal
-from procedures.form_engine import engine
-from procedures.form_engine.fields import SENSITIVE_TYPES, mask
+from applications.sensitive_answers import masked_answers
 
 ANSWERS_HELP = (
     "Answers keyed by field key (a repeating group's answer is a list of such "
     "objects). Individual Numbers are masked: only their last four digits are shown."
 )
 ERRORS_HELP = 'Messages keyed by field path, e.g. "full_name" or "household.1.birth_date".'
-
-
-def _masked_value(spec: dict, value: Any) -> Any:
-    if value is None or (isinstance(value, str) and not value):
-        return value
-    # Whatever was typed (even a number, or something invalid) never leaves whole.
-    return mask(spec, value if isinstance(value, str | dict) else str(value))
-
-
-def masked_answers(form: dict, stored: dict) -> dict:
-    """Stored answers with sensitive values decrypted and then masked, top-level
-    fields and the fields of repeating groups alike."""
-    answers = reveal(form, stored or {})
-    for _step, spec in engine.iter_fields(form):
-        key = spec["key"]
-        if key not in answers:
-            continue
-        if spec["type"] in SENSITIVE_TYPES:
-            answers[key] = _masked_value(spec, answers[key])
-        elif spec["type"] == "group" and isinstance(answers[key], list):
-            sensitive = [sub for sub in spec.get("fields", []) if sub["type"] in SENSITIVE_TYPES]
-            if sensitive:
-                answers[key] = [
-                    {
-                        **item,
-                        **{
-                            sub["key"]: _masked_value(sub, item[sub["key"]])
-                            for sub in sensitive
-                            if sub["key"] in item
-                        },
-                    }
-                    if isinstance(item, dict)
-                    else item
-                    for item in answers[key]
-                ]
-    return answers
 
 
 # --- Input ------------------------------------------------------------------------------

@@ -49,4 +49,5 @@ urlpatterns = [
         views.ApplicationDocumentView.as_view(),
         name="api-application-document",
     ),
+    path("me/data/", views.MyDataView.as_view(), name="api-my-data"),
 ]

@@ -8,10 +8,11 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework.exceptions import MethodNotAllowed, NotAcceptable
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from applications import selectors, services
+from applications import my_data, selectors, services
 from applications.api.serializers import (
     ApplicationDetailSerializer,
     ApplicationSerializer,
@@ -28,6 +29,8 @@ from applications.api.serializers import (
 from applications.downloads import attachment_response, document_response
 from applications.models import Application
 from applications.uploads import CONTENT_TYPES
+from core.api.errors import json_error_response
+from core.api.negotiation import method_supported
 from core.api.parsers import MultiPartParser
 from core.api.responses import INVALID, JSON_ONLY, STORE_DOWN, for_schema_only, not_found
 from core.errors import NotFound
@@ -304,3 +307,47 @@ class ApplicationDocumentView(APIView):
         if document is None:
             raise NotFound()
         return document_response(application, document)
+
+
+class MyDataView(APIView):
+    """The signed-in caller's own data as one ZIP archive (applications/my_data.py)."""
+
+    def perform_content_negotiation(self, request, force=False):
+        """A client of this endpoint may well send `Accept: application/zip`: the
+        archive is a file, never rendered, and errors are JSON whatever it accepts."""
+        try:
+            return super().perform_content_negotiation(request, force)
+        except NotAcceptable:
+            renderer = self.get_renderers()[0]
+            request.accepted_renderer, request.accepted_media_type = renderer, renderer.media_type
+            if not method_supported(self, request.method):
+                raise MethodNotAllowed(request.method) from None
+            return renderer, renderer.media_type
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Download everything the platform holds about you (one ZIP archive)",
+        description="The disclosure right of the Act on the Protection of Personal "
+        "Information: `my-data.json` (format `cityproc.my-data`, version 1: your "
+        "account, identities, applications, payments and notifications; Individual "
+        "Numbers masked), your attached files under `attachments/<reference>/` and "
+        "the documents issued to you under `documents/<reference>/`. The same archive "
+        "as the page /applications/my-data/. Each download is audited; at most "
+        f"{my_data.DOWNLOADS_PER_HOUR} an hour.",
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            429: OpenApiResponse(
+                description="throttled: the hourly limit of downloads is reached; "
+                "Retry-After says in how many seconds the next is allowed."
+            ),
+            503: STORE_DOWN,
+        },
+    )
+    def get(self, request):
+        try:
+            archive = my_data.my_data_archive(actor=request.user)
+        except my_data.MyDataLimitReached as refusal:
+            response = json_error_response(refusal.code, refusal.message, refusal.http_status)
+            response["Retry-After"] = str(refusal.retry_after)
+            return response
+        return my_data.my_data_response(archive)
