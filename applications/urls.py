@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.list_view, name="list"),
     path("start/<slug:code>/", views.start_view, name="start"),
     path("my-data/", views.my_data_view, name="my_data"),
+    path("close-account/", views.close_account_view, name="close_account"),
     path("<int:pk>/", views.detail_view, name="detail"),
     path("<int:pk>/steps/<slug:step_key>/", views.step_view, name="step"),
     path("<int:pk>/check/", views.check_view, name="check"),

@@ -3,21 +3,25 @@ Each POST calls one service; the form engine renders and validates the steps."""
 
 from __future__ import annotations
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.identity.selectors import verified_identity
 from applications import my_data, selectors, services
+from applications.account_closing import account_close, account_closing_preview
 from applications.downloads import attachment_response, document_response
 from applications.sensitive_answers import reveal
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, ValidationFailed
 from procedures import selectors as procedure_selectors
 from procedures.form_engine import engine
 from procedures.form_engine.html import (
@@ -417,3 +421,52 @@ def my_data_view(request: HttpRequest) -> HttpResponse:
     if isinstance(refusal, my_data.MyDataLimitReached):
         response["Retry-After"] = str(refusal.retry_after)
     return response
+
+
+class CloseAccountForm(forms.Form):
+    password = forms.CharField(
+        label=gettext_lazy("Your password"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    confirm = forms.BooleanField(
+        label=gettext_lazy(
+            "I want to close my account. I understand that my drafts are deleted at once "
+            "and that I can no longer sign in."
+        ),
+        required=False,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def close_account_view(request: HttpRequest) -> HttpResponse:
+    """Close one's own account: what happens is shown first (drafts deleted, which
+    cases are kept and until when), and the password confirms it."""
+    form = CloseAccountForm(request.POST or None)
+    refusal = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_close(
+                actor=request.user,
+                password=form.cleaned_data["password"],
+                confirmed=form.cleaned_data["confirm"],
+            )
+        except ValidationFailed as failure:
+            for field, problems in (failure.details or {}).items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        except DomainError as failure:
+            refusal = failure
+        else:
+            logout(request)
+            messages.success(
+                request, _("Your account was closed. We sent you what we keep, and until when.")
+            )
+            return redirect("home")
+    status = 400 if form.errors else (refusal.http_status if refusal is not None else 200)
+    return render(
+        request,
+        "applications/close_account.html",
+        {"form": form, "preview": account_closing_preview(request.user), "refusal": refusal},
+        status=status,
+    )
