@@ -29,7 +29,10 @@ class AuditEvent(models.Model):
     target_id = models.CharField(_("target id"), max_length=64, blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    # Events before ip_digest existed hold the address itself; since, only its
+    # keyed digest (audit.services.address_digest).
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    ip_digest = models.CharField(_("IP address (keyed digest)"), max_length=64, blank=True)
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 

@@ -12,6 +12,7 @@ import rfc8785
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from audit.models import AuditChainHead, AuditEvent
 from core import request_context
@@ -41,20 +42,22 @@ def event_digest(
     data: Any,
     request_id: str,
     ip_address: str | None,
+    ip_digest: str = "",
 ) -> str:
-    canonical = rfc8785.dumps(
-        {
-            "sequence": sequence,
-            "occurred_at": _timestamp(occurred_at),
-            "actor_id": actor_id,
-            "action": action,
-            "target_type": target_type,
-            "target_id": target_id,
-            "data": data,
-            "request_id": request_id,
-            "ip_address": ip_address,
-        }
-    )
+    content = {
+        "sequence": sequence,
+        "occurred_at": _timestamp(occurred_at),
+        "actor_id": actor_id,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "data": data,
+        "request_id": request_id,
+        "ip_address": ip_address,
+    }
+    if ip_digest:  # events before the digest existed hash as they did
+        content["ip_digest"] = ip_digest
+    canonical = rfc8785.dumps(content)
     return hashlib.sha256(previous_hash.encode("ascii") + canonical).hexdigest()
 
 
@@ -107,6 +110,15 @@ def _append(event: AuditEvent) -> None:
     insert_returning_pk(event, then=(advance, [event.sequence, event.hash]))
 
 
+def address_digest(ip_address: str | None) -> str:
+    """The client's address as a keyed digest (HMAC-SHA256 with a key derived from
+    SECRET_KEY): the log can tell that two events came from one address, and holds
+    no address, so nothing personal in it ever needs erasing (docs/retention.md)."""
+    if not ip_address:
+        return ""
+    return salted_hmac("audit.ip_address", ip_address, algorithm="sha256").hexdigest()
+
+
 def audit_record(
     *,
     actor: Any = None,
@@ -124,6 +136,7 @@ def audit_record(
     actor_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
     context = request_context.current()
     payload = _normalize(data or {})
+    ip_digest = address_digest(context.ip_address)
     occurred_at = timezone.now()
 
     # No savepoint: nothing here is caught and retried, so a failure rolls back the
@@ -140,7 +153,8 @@ def audit_record(
             target_id=str(target_id),
             data=payload,
             request_id=context.request_id,
-            ip_address=context.ip_address,
+            ip_address=None,
+            ip_digest=ip_digest,
             previous_hash=previous_hash,
         )
         event.hash = event_digest(
@@ -153,7 +167,8 @@ def audit_record(
             target_id=event.target_id,
             data=payload,
             request_id=context.request_id,
-            ip_address=context.ip_address,
+            ip_address=None,
+            ip_digest=ip_digest,
         )
         _append(event)
     return event
@@ -182,6 +197,7 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainVerification:
         "data",
         "request_id",
         "ip_address",
+        "ip_digest",
         "previous_hash",
         "hash",
     )
@@ -206,6 +222,7 @@ def audit_chain_verify(*, batch_size: int = 2000) -> ChainVerification:
             data=row["data"],
             request_id=row["request_id"],
             ip_address=row["ip_address"],
+            ip_digest=row["ip_digest"],
         )
         if recomputed != row["hash"]:
             return ChainVerification(False, checked, sequence, "content does not match its hash")

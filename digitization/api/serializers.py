@@ -272,7 +272,13 @@ class AuditEventSerializer(serializers.Serializer):
     target_id = serializers.CharField()
     data = serializers.JSONField()
     request_id = serializers.CharField()
-    ip_address = serializers.CharField(allow_null=True)
+    ip_address = serializers.CharField(
+        allow_null=True, help_text="Only on events recorded before ip_digest existed."
+    )
+    ip_digest = serializers.CharField(
+        help_text="The client's address as a keyed digest (HMAC-SHA256): equal for events "
+        "from one address; the address itself is not kept."
+    )
     previous_hash = serializers.CharField()
     hash = serializers.CharField()
 
