@@ -295,7 +295,9 @@ def retry_delay(attempt_number: int) -> timedelta:
 def _lease(delivery_id: int, now: datetime) -> tuple[Delivery, int] | None:
     with transaction.atomic():
         delivery = (
-            Delivery.objects.select_for_update(skip_locked=True)
+            # Only the delivery's row: locking the joined target row too would make a
+            # concurrent attempt at another delivery to the same target skip this one.
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("target")
             .filter(pk=delivery_id, state=DeliveryState.PENDING)
             .first()
