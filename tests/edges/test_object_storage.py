@@ -180,3 +180,38 @@ def test_a_receipt_whose_store_is_down_follows_once_it_is_back(
     assert documents_pending_issue(now=timezone.now() + timedelta(minutes=10))["receipts"] == 1
     receipt = application.documents.get(kind=DocumentKind.RECEIPT)
     assert f"media/{receipt.pdf.name}" in s3.object_keys()
+
+
+def test_the_purge_removes_a_cases_files_from_the_store_and_it_still_verifies(
+    client, s3, django_capture_on_commit_callbacks
+):
+    from applications.models import Application
+    from applications.purge import retention_purge_run
+
+    city = City()
+    with django_capture_on_commit_callbacks(execute=True):
+        application = file_application(city.permit, files=(("plan.pdf", PDF),))
+    workflow_act(actor=city.clerk, application=application, action="claim")
+    workflow_act(actor=city.clerk, application=application, action="recommend_approval")
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow_act(actor=city.approver, application=application, action="approve")
+    names = [application.attachments.get().file.name] + [
+        document.pdf.name for document in application.documents.all()
+    ]
+    decision = application.documents.get(kind=DocumentKind.DECISION)
+    notice = s3.read(f"media/{decision.pdf.name}")
+    assert all(f"media/{name}" in s3.object_keys() for name in names)
+    Application.objects.filter(pk=application.pk).update(
+        kept_until=timezone.localdate() - timedelta(days=1)
+    )
+
+    assert retention_purge_run().purged == 1
+
+    assert not any(f"media/{name}" in s3.object_keys() for name in names)
+    checked = client.post(
+        reverse("verify"),
+        {"document": SimpleUploadedFile("notice.pdf", notice, "application/pdf")},
+    )
+    page = checked.content.decode()
+    assert "真正な書類です" in page
+    assert "保存期間の満了により" in page
