@@ -15,6 +15,7 @@ from accounts.services import (
     membership_grant_check,
     membership_revoke,
     organization_create,
+    organization_retention_set,
     organization_update,
     totp_reset,
 )
@@ -60,7 +61,7 @@ class UserAdmin(HostileInputRefused, admin.ModelAdmin):
 class OrganizationForm(forms.ModelForm):
     class Meta:
         model = Organization
-        fields = ["code", "name_ja", "name_en", "kind", "parent"]
+        fields = ["code", "name_ja", "name_en", "kind", "parent", "default_retention_period"]
 
     def clean(self):
         data = super().clean()
@@ -118,6 +119,9 @@ class OrganizationAdmin(HostileInputRefused, admin.ModelAdmin):
             organization_update(
                 actor=request.user, organization=obj, name_ja=obj.name_ja, name_en=obj.name_en
             )
+            organization_retention_set(
+                actor=request.user, organization=obj, period=obj.default_retention_period
+            )
             return
         created = organization_create(
             actor=request.user,
@@ -128,6 +132,10 @@ class OrganizationAdmin(HostileInputRefused, admin.ModelAdmin):
             parent=obj.parent,
         )
         obj.pk, obj.path, obj.depth = created.pk, created.path, created.depth
+        if obj.default_retention_period != created.default_retention_period:
+            organization_retention_set(
+                actor=request.user, organization=created, period=obj.default_retention_period
+            )
 
     def has_delete_permission(self, request, obj=None):
         return False

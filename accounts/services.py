@@ -42,6 +42,7 @@ from accounts.permissions import (
 )
 from audit.services import audit_record
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from core.retention import RetentionPeriod
 from core.tasks import enqueue
 
 
@@ -122,6 +123,34 @@ def organization_update(
             target=locked,
             data={"before": before, "after": {"name_ja": name_ja, "name_en": name_en}},
         )
+    return locked
+
+
+def organization_retention_set(
+    *, actor: Any, organization: Organization, period: str
+) -> Organization:
+    """Set the department's default retention period (core.retention): what a
+    procedure of it keeps its cases for when its version does not say; written into
+    each version at its publication, so published versions keep theirs."""
+    if actor is not None and not (
+        actor_may(actor, Action.MANAGE_PROCEDURES, organization)
+        or actor_may(actor, Action.MANAGE_MEMBERSHIPS, organization)
+    ):
+        raise PermissionDenied()
+    if period not in RetentionPeriod.values:
+        raise ValidationFailed(details={"period": [_("Choose a retention period from the list.")]})
+    with transaction.atomic():
+        locked = Organization.objects.select_for_update().get(pk=organization.pk)
+        before = locked.default_retention_period
+        if before != period:
+            locked.default_retention_period = period
+            locked.save(update_fields=["default_retention_period", "updated_at"])
+            audit_record(
+                actor=actor,
+                action="accounts.default_retention_changed",
+                target=locked,
+                data={"before": before, "after": period},
+            )
     return locked
 
 

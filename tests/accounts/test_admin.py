@@ -113,7 +113,11 @@ def test_renaming_an_organization_in_the_admin_is_audited(client, org_tree):
 
     response = client.post(
         f"/admin/accounts/organization/{food.pk}/change/",
-        {"name_ja": "食品安全課", "name_en": "Food Safety Section"},
+        {
+            "name_ja": "食品安全課",
+            "name_en": "Food Safety Section",
+            "default_retention_period": "5y",
+        },
     )
     assert response.status_code == 302
     food.refresh_from_db()

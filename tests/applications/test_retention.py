@@ -130,3 +130,21 @@ def test_the_catalogue_says_how_long_a_case_is_kept(client, setting):
 
     assert "申請の保存期間" in page
     assert "翌年度の4月1日から起算して10年" in page
+
+
+def test_a_department_admin_sets_the_default_and_it_is_audited(setting):
+    from accounts.services import organization_retention_set
+    from audit.models import AuditEvent
+    from core.errors import PermissionDenied, ValidationFailed
+
+    department = setting["department"]
+    admin = staff(department, "department_admin", "課長 三郎")
+    organization_retention_set(actor=admin, organization=department, period="3y")
+    department.refresh_from_db()
+    assert department.default_retention_period == "3y"
+    event = AuditEvent.objects.get(action="accounts.default_retention_changed")
+    assert event.data == {"before": "10y", "after": "3y"}
+    with pytest.raises(PermissionDenied):
+        organization_retention_set(actor=setting["clerk"], organization=department, period="1y")
+    with pytest.raises(ValidationFailed):
+        organization_retention_set(actor=admin, organization=department, period="7y")
