@@ -17,9 +17,9 @@ from tests.applications.casework_setup import City, file_application
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_lease_is_not_skipped_because_another_lease_holds_the_target(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # no attempt runs by itself here
+def test_a_lease_is_not_skipped_because_another_lease_holds_the_target():
     city = City()
+    application = file_application(city.permit)  # before the target: nothing queued
     target, _secret = services.target_create(
         actor=city.supervisor,
         procedure=city.permit,
@@ -28,8 +28,15 @@ def test_a_lease_is_not_skipped_because_another_lease_holds_the_target(settings)
         url="https://core.city.example.jp/events",
         events=[EventType.SUBMITTED],
     )
-    application = file_application(city.permit)  # its submission records the delivery
-    delivery = Delivery.objects.get(application=application, target=target)
+    # Written directly, so that no task (and no worker another test left running)
+    # attempts it before this test leases it.
+    delivery = Delivery.objects.create(
+        target=target,
+        application=application,
+        event_type=EventType.SUBMITTED,
+        revision=1,
+        occurred_at=timezone.now(),
+    )
     holding, release = threading.Event(), threading.Event()
 
     def other_worker():
