@@ -20,6 +20,16 @@ class ApplicationsConfig(AppConfig):
                 _("Queue"), "casework:queue", order=200, requires=holds(Action.REVIEW_APPLICATIONS)
             )
         )
+        # Retention and legal holds, for department admins. Auditors see the page too,
+        # linked from their digitization dashboard: their English menu would wrap.
+        register(
+            NavItem(
+                _("Retention"),
+                "casework:retention",
+                order=430,
+                requires=holds(Action.MANAGE_PROCEDURES),
+            )
+        )
         from applications.payment_handlers import register as register_payment_handlers
 
         register_payment_handlers()  # payments learns about applications only through these

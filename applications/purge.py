@@ -335,7 +335,10 @@ def legal_hold_place(*, actor, application: Application, reason: str) -> LegalHo
 
 
 def legal_hold_release(*, actor, hold: LegalHold, reason: str = "") -> LegalHold:
+    """Release an open hold, with a reason; releasing a released one changes nothing."""
     _may_hold(actor, hold.application)
+    if not (reason or "").strip():
+        raise ValidationFailed(details={"reason": [_("Give the reason for the release.")]})
     with transaction.atomic():
         locked = LegalHold.objects.select_for_update().get(pk=hold.pk)
         if locked.released_at is None:

@@ -156,7 +156,22 @@ INVENTORY_OBJECT = {
     "auditor": 200,
 }
 
+# The retention page and API: department admins and auditors, over their own
+# organizations' procedures (what each sees is tests/applications/test_retention_pages.py).
+RETENTION = {
+    "anonymous": "login",
+    "owner": 403,
+    "other_resident": 403,
+    "clerk": 403,
+    "approver": 403,
+    "supervisor": 200,
+    "clerk_elsewhere": 403,
+    "auditor": 200,
+}
+
 MATRIX = [
+    ("/casework/retention/", RETENTION),
+    ("/api/v1/retention/", {**RETENTION, "anonymous": 401}),
     ("/digitization/inventory/health-permit/", INVENTORY_OBJECT),
     ("/payments/{p}/", PAYMENT_OBJECT),
     (
@@ -239,7 +254,8 @@ def test_someone_elses_object_looks_exactly_like_a_missing_one(world):
 
 def test_writes_are_refused_to_everyone_but_the_owner_or_the_reviewers(world):
     """The state-changing endpoints, as people who must not act: nothing changes."""
-    from applications.models import Application
+    from applications.models import Application, LegalHold
+    from applications.purge import legal_hold_place
 
     before = Application.objects.get(pk=world["application"])
     attempts = [
@@ -250,6 +266,12 @@ def test_writes_are_refused_to_everyone_but_the_owner_or_the_reviewers(world):
         ("owner", "/api/v1/queue/{a}/actions/", {"action": "claim"}),
         ("auditor", "/api/v1/queue/{a}/actions/", {"action": "claim"}),
         ("clerk", "/api/v1/queue/{a}/assign/", {"assignee": None}),
+        # Legal holds: only the department admins of the procedure.
+        ("owner", "/api/v1/queue/{a}/holds/", {"reason": "x"}),
+        ("clerk", "/api/v1/queue/{a}/holds/", {"reason": "x"}),
+        ("approver", "/api/v1/queue/{a}/holds/", {"reason": "x"}),
+        ("clerk_elsewhere", "/api/v1/queue/{a}/holds/", {"reason": "x"}),
+        ("auditor", "/api/v1/queue/{a}/holds/", {"reason": "x"}),
     ]
     for role, template, body in attempts:
         client = _client(world, role)
@@ -259,3 +281,17 @@ def test_writes_are_refused_to_everyone_but_the_owner_or_the_reviewers(world):
         assert response.status_code in (403, 404), (role, template, response.status_code)
     after = Application.objects.get(pk=world["application"])
     assert (after.status, after.assignee_id) == (before.status, before.assignee_id)
+    assert not LegalHold.objects.exists()
+    # Releasing a department admin's hold: nobody else.
+    hold = legal_hold_place(
+        actor=world["people"]["supervisor"], application=after, reason="訴訟係属中"
+    )
+    for role in ("owner", "clerk", "approver", "clerk_elsewhere", "auditor"):
+        response = _client(world, role).post(
+            f"/api/v1/retention/holds/{hold.pk}/release/",
+            {"reason": "x"},
+            content_type="application/json",
+        )
+        assert response.status_code in (403, 404), (role, response.status_code)
+    hold.refresh_from_db()
+    assert hold.released_at is None

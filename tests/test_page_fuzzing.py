@@ -132,6 +132,7 @@ SKIPPED_PREFIXES = ("/api/", "/static/")
 FREE_TEXT = {
     "applications.Application": {"answers", "on_behalf_of_name", "on_behalf_of_relationship"},
     "applications.InternalNote": {"text"},  # a clerk's note is whatever the clerk writes
+    "applications.LegalHold": {"reason", "release_reason"},  # a department admin's words
     "audit.AuditEvent": {"details"},
 }
 # The administrator may also name an organization as it likes (escaped on output),
@@ -156,6 +157,7 @@ MAY_GROW = {
     "applications.Application": "starting a filing (on behalf of a person named '1.5')",
     "applications.ApplicationEvent": "the events of those filings and of notes",
     "applications.InternalNote": "a clerk's note with the text '1.5' or 'true'",
+    "applications.LegalHold": "a department admin's legal hold with the reason '1.5'",
     "applications.ApplicationRevision": "a draft saved with free-text answers",
     "digitization.InventoryEntry": "an inventory entry named 'true' with valid other fields",
     "digitization.InventoryTotals": "the inventory's running totals follow those entries",

@@ -24,7 +24,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.permissions import Action, actor_may
-from applications.casework import queue, review
+from applications.casework import queue, retention, review
 from applications.casework.queue import (
     ASSIGNEES,
     SORTS,
@@ -339,6 +339,11 @@ def _error_anchor(case: review.CaseFile, form: str, name: str) -> str:
         if name == "fields" and case.correctable_fields:
             return f"fields-{action}-{case.correctable_fields[0]['key']}"
         return f"action-{action}"
+    if form.startswith("release:"):
+        return f"release-reason-{form.removeprefix('release:')}"
+    if form == "hold":
+        # A purged case offers no form to place a hold: the error points at the section.
+        return "legal-hold" if case.application.purged_at else "hold-reason"
     return {"note": "note-text", "assign": "assign-assignee"}.get(form, "")
 
 
@@ -363,6 +368,13 @@ def _render_case(
         "note_errors": [text for _name, text in problems if form == "note"],
         "note_value": posted.get("text", "") if form == "note" and posted else "",
         "assign_errors": [text for _name, text in problems if form == "assign"],
+        # The legal hold section, for who may place holds on the case (None: none).
+        "holds": retention.case_holds(request.user, case.application),
+        "hold_errors": [text for _name, text in problems if form == "hold"],
+        "hold_value": posted.get("reason", "") if form == "hold" and posted else "",
+        "release_form": int(form.removeprefix("release:")) if form.startswith("release:") else None,
+        "release_errors": [text for _name, text in problems if form.startswith("release:")],
+        "release_value": posted.get("reason", "") if form.startswith("release:") and posted else "",
     }
     status = failure.http_status if failure else 200
     return render(request, "casework/case.html", context, status=status)

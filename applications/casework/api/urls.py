@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from applications.casework.api import views
+from applications.casework.api import retention, views
 
 urlpatterns = [
     path("queue/", views.QueueView.as_view(), name="api-queue"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("queue/<int:pk>/actions/", views.ActionView.as_view(), name="api-queue-action"),
     path("queue/<int:pk>/assign/", views.AssignView.as_view(), name="api-queue-assign"),
     path("queue/<int:pk>/notes/", views.NotesView.as_view(), name="api-queue-notes"),
+    path("queue/<int:pk>/holds/", retention.CaseHoldsView.as_view(), name="api-queue-holds"),
     path(
         "queue/<int:pk>/attachments/<str:public_id>/",
         views.AttachmentView.as_view(),
@@ -21,5 +22,11 @@ urlpatterns = [
         "queue/<int:pk>/documents/<int:document_id>/",
         views.DocumentView.as_view(),
         name="api-queue-document",
+    ),
+    path("retention/", retention.RetentionView.as_view(), name="api-retention"),
+    path(
+        "retention/holds/<int:pk>/release/",
+        retention.HoldReleaseView.as_view(),
+        name="api-retention-hold-release",
     ),
 ]
