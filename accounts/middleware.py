@@ -13,18 +13,24 @@ SUPPORTED = {code for code, _name in settings.LANGUAGES}
 
 
 def _language_for(request) -> str:
-    """The signed-in user's choice, then the language cookie; the API also honours
-    Accept-Language. Pages default to Japanese, never to the browser's guess."""
+    """The signed-in user's choice, then the language switch's cookie, then what the
+    browser asks for (Accept-Language: an English browser gets English), and
+    Japanese when it asks for neither language."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and user.preferred_language in SUPPORTED:
         return user.preferred_language
     cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
     if cookie in SUPPORTED:
         return cookie
-    if request.path.startswith("/api/"):
-        accepted = translation.get_language_from_request(request, check_path=False)
-        if accepted and accepted[:2] in SUPPORTED:
-            return accepted[:2]
+    return _browser_language(request.headers.get("Accept-Language", ""))
+
+
+def _browser_language(header: str) -> str:
+    """The first supported language of the header, by its q-values (ja-JP is ja)."""
+    for tag, _quality in translation.trans_real.parse_accept_lang_header(header[:500]):
+        primary = tag.split("-")[0].lower()
+        if primary in SUPPORTED:
+            return primary
     return settings.LANGUAGE_CODE
 
 
@@ -49,6 +55,7 @@ class StaffTwoFactorMiddleware:
 
     EXEMPT_PREFIXES = (
         "/static/",
+        "/favicon.ico",
         "/healthz",
         "/api/",
         "/accounts/2fa/",

@@ -23,6 +23,8 @@ api_v1 = [
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    # Browsers and crawlers ask for /favicon.ico whatever the page links: no 404 in the logs.
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("verify/", verify_view, name="verify"),
     path("accounts/", include("accounts.urls")),
     path("procedures/", include("procedures.public_urls")),

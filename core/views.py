@@ -1,9 +1,11 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 from core.api.errors import error_body
 from core.health import run_checks
@@ -67,3 +69,9 @@ def csrf_failure(request, reason=""):
             "a long time. Go back, reload the page and send the form again."
         ),
     )
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico: the site's icon (an SVG under static/), by a permanent redirect."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

@@ -6,9 +6,29 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_pages_are_japanese_by_default_even_for_an_english_browser(client):
-    response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
-    assert '<html lang="ja"' in response.content.decode()
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("en-US,en;q=0.9", "en"),
+        ("ja-JP,ja;q=0.9,en;q=0.8", "ja"),
+        ("fr-FR,fr;q=0.9,en;q=0.5,ja;q=0.4", "en"),
+        ("de-DE,de;q=0.9", "ja"),  # neither: Japanese
+        ("", "ja"),
+    ],
+)
+def test_an_anonymous_visitor_gets_the_language_their_browser_asks_for(client, header, language):
+    response = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE=header)
+    assert f'<html lang="{language}"' in response.content.decode()
+
+
+def test_the_switch_and_the_saved_preference_win_over_the_browser(client):
+    client.post(reverse("accounts:set_language"), {"language": "ja", "next": "/"})
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="ja"' in page
+    user = UserFactory(preferred_language="ja")
+    other = client.__class__()
+    other.post(reverse("accounts:login"), {"email": user.email, "password": PASSWORD})
+    assert '<html lang="ja"' in other.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
 
 def test_the_language_switch_sets_a_cookie_for_visitors(client):
