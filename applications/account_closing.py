@@ -23,7 +23,7 @@ from knox.models import AuthToken
 
 from accounts.models import IdentityVerification, Membership, Notification, User
 from applications.models import Application, ApplicationStatus
-from applications.purge import files_release, pending_files_remove
+from applications.purge import drafts_delete, pending_files_remove
 from audit.services import audit_record
 from core.errors import Conflict, PermissionDenied, ValidationFailed
 
@@ -95,8 +95,7 @@ def account_close(*, actor: User, password: str, confirmed: bool) -> ClosingPrev
                 code="cases_open",
             )
         drafts = list(Application.objects.filter(applicant=locked, status=ApplicationStatus.DRAFT))
-        files_release(drafts)
-        Application.objects.filter(pk__in=[draft.pk for draft in drafts]).delete()
+        drafts_delete(drafts)
         identities = IdentityVerification.objects.filter(user=locked).delete()[0]
         Notification.objects.filter(user=locked).delete()
         AuthToken.objects.filter(user=locked).delete()

@@ -117,14 +117,7 @@ def _purge_batch(size: int, summary: PurgeSummary) -> int:
 
 
 def _tombstone(case: Application, now) -> None:
-    ids = [case.pk]
-    files = [
-        *Attachment.objects.filter(application_id__in=ids).values_list("file", flat=True),
-        *IssuedDocument.objects.filter(application_id__in=ids).values_list("pdf", flat=True),
-    ]
-    PendingFileRemoval.objects.bulk_create(
-        [PendingFileRemoval(name=name) for name in files if name]
-    )
+    files_release([case])
     attachments = Attachment.objects.filter(application=case).delete()[0]
     documents = IssuedDocument.objects.filter(application=case).update(content={}, pdf="")
     ApplicationRevision.objects.filter(application=case).update(data={}, filing={})
@@ -183,12 +176,36 @@ def pending_files_remove(limit: int = 1000) -> int:
 
 
 def files_release(applications) -> None:
-    """Record the stored files of these applications for removal after the commit
-    (their rows are about to go)."""
-    names = Attachment.objects.filter(application__in=applications).values_list("file", flat=True)
+    """Record the stored files of these applications (attachments, issued PDFs) for
+    removal after the commit: their rows are about to go or let go of them."""
+    names = [
+        *Attachment.objects.filter(application__in=applications).values_list("file", flat=True),
+        *IssuedDocument.objects.filter(application__in=applications).values_list("pdf", flat=True),
+    ]
     PendingFileRemoval.objects.bulk_create(
         [PendingFileRemoval(name=name) for name in names if name]
     )
+
+
+def drafts_delete(drafts: list[Application], *, audit_action: str = "") -> None:
+    """Delete these drafts with their attachments (files removed after the commit)
+    and the notifications that link to them; audited per draft when asked."""
+    if not drafts:
+        return
+    files_release(drafts)
+    for draft in drafts:
+        if audit_action:
+            audit_record(
+                actor=None,
+                action=audit_action,
+                target=draft,
+                data={"procedure": draft.procedure_id},
+            )
+    Notification.objects.filter(
+        link__in=[f"/applications/{draft.pk}/" for draft in drafts],
+        user_id__in={draft.applicant_id for draft in drafts},
+    ).delete()
+    Application.objects.filter(pk__in=[draft.pk for draft in drafts]).delete()
 
 
 @dataclass
@@ -241,20 +258,8 @@ def drafts_expiry_run(*, limit: int = 500) -> DraftsSummary:
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("updated_at")[:limit]
         )
-        if expired:
-            files_release(expired)
-            for draft in expired:
-                audit_record(
-                    actor=None,
-                    action="applications.draft_expired",
-                    target=draft,
-                    data={"procedure": draft.procedure_id},
-                )
-                Notification.objects.filter(
-                    user_id=draft.applicant_id, link=f"/applications/{draft.pk}/"
-                ).delete()
-            Application.objects.filter(pk__in=[draft.pk for draft in expired]).delete()
-            summary.deleted = len(expired)
+        drafts_delete(expired, audit_action="applications.draft_expired")
+        summary.deleted = len(expired)
     pending_files_remove()
     return summary
 

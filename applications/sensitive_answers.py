@@ -70,12 +70,7 @@ def erase_individual_numbers(form: dict, stored: dict, day: str) -> tuple[dict, 
     """Stored answers with every Individual Number replaced by {"erased": day}, and
     how many there were. The signed filing keeps only their keyed fingerprints, so
     its signature still holds and no longer reveals them."""
-    keys = {
-        spec["key"]
-        for _step, field in engine.iter_fields(form)
-        for spec in (field, *field.get("fields", []))
-        if spec["type"] == "my_number"
-    }
+    keys = {key for key, spec in _sensitive_specs(form).items() if spec["type"] == "my_number"}
     erased = 0
 
     def change(value: Any) -> Any:
