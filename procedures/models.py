@@ -89,6 +89,15 @@ class Procedure(TimeStampedModel):
     status = models.CharField(
         _("status"), max_length=10, choices=ProcedureStatus.choices, default=ProcedureStatus.ACTIVE
     )
+    # Words residents search by that the title does not hold (synonyms, everyday
+    # names, English), and readings of the title or keywords where the morphological
+    # analyser reads them wrongly; both written by the department.
+    keywords = models.JSONField(_("search keywords"), default=list, blank=True)
+    readings = models.JSONField(_("readings"), default=list, blank=True)
+    # The application window: before opens_at and from closes_at on, the procedure
+    # takes no new submissions (cases already submitted go on). Null = no bound.
+    opens_at = models.DateTimeField(_("accepting applications from"), null=True, blank=True)
+    closes_at = models.DateTimeField(_("accepting applications until"), null=True, blank=True)
     # Normalized titles, descriptions and owner (procedures.search), kept by the
     # services, so that searching never depends on how Japanese was typed.
     search_text = models.TextField(blank=True, editable=False)
@@ -101,6 +110,12 @@ class Procedure(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(processing_days__gte=1) & Q(processing_days__lte=365),
                 name="procedure_processing_days_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True)
+                | Q(closes_at__isnull=True)
+                | Q(opens_at__lt=models.F("closes_at")),
+                name="procedure_window_order",
             ),
         ]
 
