@@ -98,9 +98,13 @@ class Procedure(TimeStampedModel):
     # takes no new submissions (cases already submitted go on). Null = no bound.
     opens_at = models.DateTimeField(_("accepting applications from"), null=True, blank=True)
     closes_at = models.DateTimeField(_("accepting applications until"), null=True, blank=True)
-    # Normalized titles, descriptions and owner (procedures.search), kept by the
-    # services, so that searching never depends on how Japanese was typed.
+    # Titles, keywords, descriptions and owner as procedures.search folds and reads
+    # them, kept by the services, so that searching never depends on how Japanese
+    # was typed.
     search_text = models.TextField(blank=True, editable=False)
+    # The title's and the keywords' share of search_text, to rank by where a word is found.
+    search_title = models.TextField(blank=True, editable=False)
+    search_keywords = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["code"]

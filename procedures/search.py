@@ -1,9 +1,40 @@
-"""Catalogue search that forgives how Japanese is typed: full- or half-width,
-katakana or hiragana, spaces or none, upper or lower case all match."""
+"""Catalogue search that finds a procedure however a resident types it.
+
+Text is folded (full/half width, katakana/hiragana, case, spacing), Japanese is
+read by a morphological analyser (SudachiPy with its core dictionary) so that a
+title can be found by its reading (ほいく finds 保育所) and by the usual spelling
+of each word (申し込み finds 申込), and the catalogue's vocabulary adds synonyms
+and life events. Everything here is pure: selectors turn it into one query.
+"""
 
 from __future__ import annotations
 
+import re
+import threading
 import unicodedata
+from dataclasses import dataclass, field
+
+from procedures import vocabulary
+
+MAX_QUERY_WORDS = 10
+# Parts of speech that carry no meaning of their own in a query or a title.
+_FUNCTION_WORDS = {"助詞", "助動詞", "補助記号", "記号", "空白"}
+_KANJI = re.compile(r"[\u3400-\u9fff\uf900-\ufaff々〆]")
+_LATIN_WORD = re.compile(r"^[a-z0-9]+$")
+
+_local = threading.local()
+
+
+def _tokenizer():
+    """One SudachiPy tokenizer per thread (they are not thread-safe); the
+    dictionary itself is memory-mapped once per process."""
+    tokenizer = getattr(_local, "tokenizer", None)
+    if tokenizer is None:
+        from sudachipy import Dictionary, SplitMode
+
+        tokenizer = Dictionary(dict="core").tokenizer(SplitMode.C)
+        _local.tokenizer = tokenizer
+    return tokenizer
 
 
 def normalize_for_search(text: str) -> str:
@@ -13,22 +44,177 @@ def normalize_for_search(text: str) -> str:
     return "".join(ch for ch in folded if not ch.isspace() and ch not in "・･-‐ー")
 
 
-def search_words(query: str) -> list[str]:
-    words = [
-        normalize_for_search(word) for word in unicodedata.normalize("NFKC", query or "").split()
-    ]
-    return [word for word in words if word][:10]
+@dataclass(frozen=True)
+class Morpheme:
+    surface: str
+    reading: str
+    normalized: str
+    content: bool
 
 
-def search_text_of(procedure) -> str:
-    """Everything a resident might search a procedure by, normalized."""
-    parts = [
+def analyse(text: str) -> list[Morpheme]:
+    """The words of Japanese text with their readings and usual spellings."""
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    if not text:
+        return []
+    morphemes = []
+    for token in _tokenizer().tokenize(text[:2000]):
+        surface = token.surface()
+        if not surface.strip():
+            continue
+        morphemes.append(
+            Morpheme(
+                surface=surface,
+                reading=token.reading_form(),
+                normalized=token.normalized_form(),
+                content=token.part_of_speech()[0] not in _FUNCTION_WORDS,
+            )
+        )
+    return morphemes
+
+
+def reading_of(text: str) -> str:
+    """The reading of Japanese text, folded as the index is (hiragana)."""
+    return normalize_for_search("".join(m.reading or m.surface for m in analyse(text)))
+
+
+def _index_forms(text: str) -> list[str]:
+    """What a text is found by: itself, its reading, and its words' usual spellings."""
+    if not text:
+        return []
+    forms = [normalize_for_search(text)]
+    if any(ch > "\u3000" for ch in text):  # Japanese: add what the analyser reads
+        morphemes = analyse(text)
+        forms.append(normalize_for_search("".join(m.reading or m.surface for m in morphemes)))
+        forms.append(normalize_for_search("".join(m.normalized for m in morphemes)))
+    return list(dict.fromkeys(form for form in forms if form))
+
+
+@dataclass(frozen=True)
+class SearchIndex:
+    """The three texts a procedure is matched and ranked by (see Procedure)."""
+
+    title: str
+    keywords: str
+    text: str
+
+
+def search_index_of(procedure) -> SearchIndex:
+    title_parts = [procedure.title_ja, procedure.title_en]
+    keyword_parts = [*procedure.keywords, *procedure.readings]
+    other_parts = [
         procedure.code,
-        procedure.title_ja,
-        procedure.title_en,
         procedure.description_ja,
         procedure.description_en,
         procedure.owning_organization.name_ja,
         procedure.owning_organization.name_en,
     ]
-    return " ".join(normalize_for_search(part) for part in parts if part)
+    title = " ".join(form for part in title_parts for form in _index_forms(part))
+    keywords = " ".join(form for part in keyword_parts for form in _index_forms(part))
+    rest = " ".join(form for part in other_parts for form in _index_forms(part))
+    return SearchIndex(title=title, keywords=keywords, text=" ".join([title, keywords, rest]))
+
+
+def analyser_readings(procedure) -> list[str]:
+    """What the analyser reads the title and each keyword as, in hiragana, so a
+    department can check it and add the right reading where it is wrong."""
+    parts = [procedure.title_ja, *procedure.keywords]
+    return [f"{part} → {reading_of(part)}" for part in parts if part and _KANJI.search(part or "")]
+
+
+# --- Queries ---------------------------------------------------------------------------
+
+
+@dataclass
+class QueryWord:
+    """One word of a query. It matches a procedure whose text contains one of
+    its `forms` (as typed, folded, or in the singular) or of its `related` forms
+    (its reading, usual spelling, synonyms), or all of `parts` (each a list of
+    forms, for a compound typed without spaces), or that has one of its
+    `life_events`. A match on `forms` ranks above one on `related`."""
+
+    text: str
+    forms: list[str]
+    related: list[str] = field(default_factory=list)
+    parts: list[list[str]] = field(default_factory=list)
+    life_events: list[str] = field(default_factory=list)
+
+    @property
+    def alternatives(self) -> list[str]:
+        return [*self.forms, *self.related]
+
+
+def _english_variants(word: str) -> list[str]:
+    if not _LATIN_WORD.match(word) or len(word) < 4:
+        return []
+    if word.endswith("ies"):
+        return [word[:-3] + "y"]
+    if word.endswith("es") and len(word) > 4:
+        return [word[:-2], word[:-1]]
+    if word.endswith("s") and not word.endswith("ss"):
+        return [word[:-1]]
+    return []
+
+
+def _word_forms(text: str) -> tuple[list[str], list[str]]:
+    """A word's own forms (folded, English singular) and its related ones (its
+    reading and usual spelling, and the catalogue's synonyms of each)."""
+    own = _index_forms(text)
+    if not own:
+        return [], []
+    forms = [own[0], *_english_variants(own[0])]
+    related = list(own[1:])
+    for form in [*forms, *related]:
+        related += vocabulary.synonyms_of(form)
+    related = [form for form in dict.fromkeys(related) if form not in forms]
+    return forms, related
+
+
+def query_words(query: str) -> list[QueryWord]:
+    words = []
+    for raw in unicodedata.normalize("NFKC", query or "").split()[:MAX_QUERY_WORDS]:
+        forms, related = _word_forms(raw)
+        if not forms:
+            continue
+        parts = []
+        content = [m for m in analyse(raw) if m.content]
+        if len(content) > 1:
+            parts = [
+                [*own, *related] for own, related in map(_word_forms, (m.surface for m in content))
+            ]
+        events = set()
+        for form in [*forms, *related, *(form for part in parts for form in part)]:
+            events.update(vocabulary.life_events_of(form))
+        words.append(
+            QueryWord(
+                text=raw, forms=forms, related=related, parts=parts, life_events=sorted(events)
+            )
+        )
+    return words
+
+
+def referrals_for(query: str) -> list[vocabulary.Referral]:
+    """What the query asks for that another office handles (住民票 at the
+    municipality, and so on): any referral term in the query or its reading."""
+    folded = normalize_for_search(query)
+    if not folded:
+        return []
+    usual = normalize_for_search("".join(m.normalized for m in analyse(query)))
+    texts = [folded, reading_of(query), usual]
+    return [
+        referral
+        for referral in vocabulary.referrals()
+        if any(term in text for term in referral.terms for text in texts)
+    ]
+
+
+SEARCH_INDEX_FIELDS = ["search_title", "search_keywords", "search_text"]
+
+
+def search_index_refresh(procedure) -> list[str]:
+    """Recompute the procedure's search columns in place; returns their names,
+    for save(update_fields=...)."""
+    index = search_index_of(procedure)
+    procedure.search_title, procedure.search_keywords = index.title, index.keywords
+    procedure.search_text = index.text
+    return SEARCH_INDEX_FIELDS

@@ -6,7 +6,20 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Concat
 
 from accounts.permissions import Action, organizations_where
 from core.errors import NotFound
@@ -18,7 +31,7 @@ from procedures.models import (
     ProcedureVersion,
     VersionState,
 )
-from procedures.search import search_words
+from procedures.search import QueryWord, normalize_for_search, query_words
 
 
 def published_procedures() -> QuerySet[Procedure]:
@@ -40,19 +53,124 @@ def published_procedures() -> QuerySet[Procedure]:
     )
 
 
+def catalogue_category_counts() -> dict[str, int]:
+    """How many published procedures each category holds."""
+    rows = (
+        Procedure.objects.filter(
+            status=ProcedureStatus.ACTIVE, versions__state=VersionState.PUBLISHED
+        )
+        .order_by()
+        .values("category")
+        .annotate(count=Count("pk", distinct=True))
+    )
+    return {row["category"]: row["count"] for row in rows}
+
+
 def with_life_event(queryset: QuerySet[Procedure], life_event: str) -> QuerySet[Procedure]:
-    if connections[queryset.db].features.supports_json_field_contains:
-        return queryset.filter(life_events__contains=[life_event])
-    # SQLite (the embedded default) has no JSON containment; the value is one of
-    # the choices, so matching its quoted form in the JSON text is exact.
-    return queryset.filter(life_events__icontains=f'"{life_event}"')
+    return queryset.filter(_life_event_condition(queryset, [life_event]))
+
+
+# How much a query word counts where it is found: in the title most, then in the
+# department's keywords, then a life event, then elsewhere; as typed above its
+# reading or a synonym.
+_RANK_TITLE, _RANK_TITLE_RELATED = 8, 6
+_RANK_KEYWORDS, _RANK_KEYWORDS_RELATED = 4, 3
+_RANK_LIFE_EVENT, _RANK_TEXT = 2, 1
+
+
+def _containing(column: str, forms: list[str]) -> Q:
+    condition = Q()
+    for form in forms:
+        condition |= Q(**{f"{column}__contains": form})
+    return condition
+
+
+def _word_condition(word: QueryWord, column: str) -> Q:
+    condition = _containing(column, word.alternatives)
+    if word.parts:
+        every_part = Q()
+        for part in word.parts:
+            every_part &= _containing(column, part)
+        condition |= every_part
+    return condition
+
+
+def _life_event_condition(queryset: QuerySet[Procedure], events: list[str]) -> Q:
+    condition = Q()
+    for event in events:
+        if connections[queryset.db].features.supports_json_field_contains:
+            condition |= Q(life_events__contains=[event])
+        else:
+            # SQLite (the embedded default) has no JSON containment; the value is
+            # one of the choices, so matching its quoted form in the JSON is exact.
+            condition |= Q(life_events__icontains=f'"{event}"')
+    return condition
 
 
 def search_procedures(queryset: QuerySet[Procedure], query: str) -> QuerySet[Procedure]:
-    """Procedures whose normalized text contains every word of the query."""
-    for word in search_words(query):
-        queryset = queryset.filter(search_text__contains=word)
-    return queryset
+    """Procedures matching every word of the query (by its spelling, reading,
+    synonyms or life event), best first: annotated with `search_rank`, ordered
+    by it, then by how many cases a year the procedure has."""
+    words = query_words(query)
+    if not words:
+        return queryset
+    rank = Value(0)
+    for word in words:
+        events = _life_event_condition(queryset, word.life_events)
+        queryset = queryset.filter(_word_condition(word, "search_text") | events)
+        where = [
+            When(_containing("search_title", word.forms), then=Value(_RANK_TITLE)),
+            When(_word_condition(word, "search_title"), then=Value(_RANK_TITLE_RELATED)),
+            When(_containing("search_keywords", word.forms), then=Value(_RANK_KEYWORDS)),
+            When(_word_condition(word, "search_keywords"), then=Value(_RANK_KEYWORDS_RELATED)),
+        ]
+        if word.life_events:
+            where.append(When(events, then=Value(_RANK_LIFE_EVENT)))
+        rank = rank + Case(*where, default=Value(_RANK_TEXT), output_field=IntegerField())
+    return queryset.annotate(search_rank=rank).order_by("-search_rank", "-annual_volume", "code")
+
+
+def closest_procedures(
+    queryset: QuerySet[Procedure], query: str, limit: int = 3
+) -> list[Procedure]:
+    """For a search that found nothing (a typo, an unknown word): the procedures
+    whose titles are most like the query. PostgreSQL compares trigrams; the
+    embedded SQLite database compares in Python, which its small catalogue allows."""
+    folded = normalize_for_search(query)
+    if not folded:
+        return []
+    if connections[queryset.db].vendor == "postgresql":
+        from django.contrib.postgres.search import TrigramWordSimilarity
+
+        return list(
+            queryset.annotate(
+                likeness=TrigramWordSimilarity(
+                    folded,
+                    Concat("search_title", Value(" "), "search_keywords", output_field=TextField()),
+                )
+            )
+            .filter(likeness__gte=0.3)
+            .order_by("-likeness", "code")[:limit]
+        )
+    scored = []
+    for procedure in queryset:
+        forms = f"{procedure.search_title} {procedure.search_keywords}".split()
+        likeness = max((word_likeness(folded, form) for form in forms), default=0)
+        if likeness >= 0.3:
+            scored.append((-likeness, procedure.code, procedure))
+    return [procedure for *_key, procedure in sorted(scored)[:limit]]
+
+
+def _trigrams(text: str) -> set[str]:
+    padded = f"  {text} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def word_likeness(query: str, text: str) -> float:
+    """The share of the query's trigrams found in the text: close to pg_trgm's
+    word_similarity, for the database that has no pg_trgm."""
+    ours = _trigrams(query)
+    return len(ours & _trigrams(text)) / len(ours) if ours else 0.0
 
 
 def published_procedure(code: str) -> tuple[Procedure, ProcedureVersion]:

@@ -43,7 +43,7 @@ from procedures.models import (
     VersionState,
 )
 from procedures.policy import policy_report
-from procedures.search import search_text_of
+from procedures.search import search_index_refresh
 
 FORMAT = "cityproc.procedure-definition"
 FORMAT_VERSION = 1
@@ -65,6 +65,8 @@ PROCEDURE_FIELDS = (
     "legal_basis_en",
     "category",
     "life_events",
+    "keywords",
+    "readings",
     "filer",
     "identity_level",
     "processing_days",
@@ -157,6 +159,38 @@ def _check_version_schema(definition: Any) -> None:
         raise DefinitionInvalid(problems)
 
 
+SEARCH_WORDS_MAX = 50
+_KANA_ONLY = re.compile(r"^[\u3041-\u309f\u30a0-\u30ff\uff66-\uff9f\s]+$")
+
+
+def _cleaned_search_words(fields: dict[str, Any]) -> dict[str, Any]:
+    """Keywords and readings trimmed and without repeats; a reading must be kana
+    (it is what the analyser got wrong), and each list stays short."""
+    problems: dict[str, list[str]] = {}
+    for name, longest in (("keywords", 100), ("readings", 200)):
+        if name not in fields:
+            continue
+        value = fields[name]
+        if not isinstance(value, list | tuple) or not all(isinstance(w, str) for w in value):
+            problems[name] = [_("Give a list of words.")]
+            continue
+        words = list(dict.fromkeys(" ".join(word.split()) for word in value if word.strip()))
+        if len(words) > SEARCH_WORDS_MAX:
+            problems[name] = [
+                _("At most %(count)d words, one per line.") % {"count": SEARCH_WORDS_MAX}
+            ]
+        elif any(len(word) > longest for word in words):
+            problems[name] = [
+                _("Each word can be at most %(count)d characters long.") % {"count": longest}
+            ]
+        elif name == "readings" and not all(_KANA_ONLY.match(word) for word in words):
+            problems[name] = [_("Write readings in hiragana or katakana only.")]
+        fields = {**fields, name: words}
+    if problems:
+        raise ValidationFailed(details=problems)
+    return fields
+
+
 def _check_code(code: str) -> None:
     if not re.fullmatch(CODE_PATTERN, code or ""):
         raise ValidationFailed(
@@ -210,6 +244,7 @@ def procedure_create(
     unknown = set(fields) - set(PROCEDURE_FIELDS)
     if unknown:
         raise ValidationFailed(details={name: [_("Unknown field.")] for name in unknown})
+    fields = _cleaned_search_words(fields)
     definition = definition if definition is not None else starter_definition()
     _check_version_schema(definition)
     try:
@@ -217,8 +252,7 @@ def procedure_create(
             procedure = Procedure.objects.create(
                 code=code, owning_organization=organization, **fields
             )
-            procedure.search_text = search_text_of(procedure)
-            procedure.save(update_fields=["search_text"])
+            procedure.save(update_fields=search_index_refresh(procedure))
             ProcedureVersion.objects.create(
                 procedure=procedure, number=1, definition=definition, created_by=_user(actor)
             )
@@ -246,14 +280,14 @@ def procedure_update(*, actor: Any, procedure: Procedure, **fields: Any) -> Proc
     unknown = set(fields) - set(PROCEDURE_FIELDS)
     if unknown:
         raise ValidationFailed(details={name: [_("Unknown field.")] for name in unknown})
+    fields = _cleaned_search_words(fields)
     with transaction.atomic():
         locked = _locked_procedure(procedure)
         changed = {name: value for name, value in fields.items() if getattr(locked, name) != value}
         for name, value in changed.items():
             setattr(locked, name, value)
         if changed:
-            locked.search_text = search_text_of(locked)
-            locked.save(update_fields=[*changed, "search_text", "updated_at"])
+            locked.save(update_fields=[*changed, *search_index_refresh(locked), "updated_at"])
             audit_record(
                 actor=actor,
                 action="procedures.updated",
@@ -548,6 +582,9 @@ def procedure_export(*, procedure: Procedure, version: ProcedureVersion) -> dict
     for field in ("description", "legal_basis"):
         if text := _text(procedure, field):
             entry[field] = text
+    for field in ("keywords", "readings"):
+        if words := list(getattr(procedure, field)):
+            entry[field] = words
     exemptions = []
     for exemption in procedure.exemptions.exclude(status=ExemptionStatus.REFUSED):
         record: dict[str, Any] = {
@@ -611,6 +648,8 @@ def procedure_import(
         "legal_basis_en": entry.get("legal_basis", {}).get("en", ""),
         "category": entry["category"],
         "life_events": entry.get("life_events", []),
+        "keywords": entry.get("keywords", []),
+        "readings": entry.get("readings", []),
         "filer": entry["filer"],
         "identity_level": entry["identity_level"],
         "processing_days": entry["processing_days"],

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.identity.selectors import verified_identity
 from core.errors import NotFound
-from procedures import selectors
+from procedures import search, selectors
 from procedures.form_engine.html import describe_condition
 from procedures.form_engine.text import localized_text
 from procedures.models import Category, Filer, IdentityLevel, LifeEvent
@@ -25,24 +25,48 @@ PAYMENT_METHODS = {
 
 
 def catalogue_view(request: HttpRequest) -> HttpResponse:
-    """Search by words (any width, kana or spacing), category, life event and who files."""
+    """Search by words (spelling, reading, synonym or life event), category, life
+    event and who files. A search that finds nothing always suggests something:
+    the closest titles, the categories and, for what another office handles, where
+    to go instead."""
     query = request.GET.get("q", "")[:200]
     category = request.GET.get("category", "")
     life_event = request.GET.get("life_event", "")
     filer = request.GET.get("filer", "")
-    procedures = selectors.search_procedures(selectors.published_procedures(), query)
+    catalogue = selectors.published_procedures()
+    procedures = catalogue if query.strip() else catalogue.order_by("code")
+    procedures = selectors.search_procedures(procedures, query)
     if category in Category.values:
         procedures = procedures.filter(category=category)
     if life_event in LifeEvent.values:
         procedures = selectors.with_life_event(procedures, life_event)
     if filer in (Filer.INDIVIDUAL, Filer.BUSINESS):
         procedures = procedures.filter(filer__in=[filer, Filer.BOTH])
+    procedures = list(procedures)
+    referrals = search.referrals_for(query) if query.strip() else []
+    closest = (
+        selectors.closest_procedures(catalogue, query) if query.strip() and not procedures else []
+    )
+    # Where to look instead: the categories that hold procedures, with their counts.
+    suggested_categories = (
+        [
+            (value, label, counts[value])
+            for counts in [selectors.catalogue_category_counts()]
+            for value, label in Category.choices
+            if counts.get(value)
+        ]
+        if not procedures
+        else []
+    )
     return render(
         request,
         "procedures/catalogue.html",
         {
-            "procedures": procedures.order_by("code"),
+            "procedures": procedures,
             "query": query,
+            "referrals": referrals,
+            "closest": closest,
+            "suggested_categories": suggested_categories,
             "categories": Category.choices,
             "category": category,
             "life_events": LifeEvent.choices,
@@ -52,6 +76,7 @@ def catalogue_view(request: HttpRequest) -> HttpResponse:
                 (Filer.BUSINESS, Filer.BUSINESS.label),
             ],
             "filer": filer,
+            "filtered": bool(query.strip() or category or life_event or filer),
         },
     )
 

@@ -107,11 +107,11 @@ class ProcedureFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def search_text(obj, create, extracted, **kwargs):
         """As the services keep it (procedures.search)."""
-        from procedures.search import search_text_of
+        from procedures.search import search_index_refresh
 
-        obj.search_text = search_text_of(obj)
+        fields = search_index_refresh(obj)
         if create:
-            obj.save(update_fields=["search_text"])
+            obj.save(update_fields=fields)
 
 
 class ProcedureVersionFactory(factory.django.DjangoModelFactory):

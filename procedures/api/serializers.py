@@ -113,6 +113,19 @@ class ProcedureFieldsSerializer(serializers.Serializer):
     life_events = serializers.ListField(
         child=serializers.ChoiceField(choices=LifeEvent.choices), required=False
     )
+    keywords = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        max_length=50,
+        help_text="Words residents search by that the title does not hold (synonyms, English).",
+    )
+    readings = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=50,
+        help_text="Readings in kana of the title or keywords, where the search's analyser "
+        "reads them wrongly.",
+    )
     filer = serializers.ChoiceField(choices=Filer.choices)
     identity_level = serializers.ChoiceField(choices=IdentityLevel.choices, required=False)
     processing_days = serializers.IntegerField(
@@ -159,6 +172,8 @@ class ManagedProcedureSerializer(serializers.Serializer):
     organization = ProcedureOrganizationSerializer(source="owning_organization")
     category = serializers.CharField()
     life_events = serializers.ListField(child=serializers.CharField())
+    keywords = serializers.ListField(child=serializers.CharField())
+    readings = serializers.ListField(child=serializers.CharField())
     filer = serializers.CharField()
     identity_level = serializers.CharField()
     processing_days = serializers.IntegerField()

@@ -2,14 +2,9 @@
 
 from django.db import migrations, models
 
-from procedures.search import search_text_of
 
-
-def fill_search_text(apps, schema_editor):
-    Procedure = apps.get_model("procedures", "Procedure")
-    for procedure in Procedure.objects.select_related("owning_organization"):
-        procedure.search_text = search_text_of(procedure)
-        procedure.save(update_fields=["search_text"])
+# The search text was filled here once; 0005_search_index refills it (with the
+# readings and keywords this version of the model did not have yet).
 
 
 class Migration(migrations.Migration):
@@ -24,5 +19,4 @@ class Migration(migrations.Migration):
             name='search_text',
             field=models.TextField(blank=True, editable=False),
         ),
-        migrations.RunPython(fill_search_text, migrations.RunPython.noop),
     ]

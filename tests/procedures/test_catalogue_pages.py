@@ -79,10 +79,9 @@ def test_search_forgives_width_kana_case_and_spacing(client, demo, query):
 
     housing = Procedure.objects.get(code="metro-housing-application")
     housing.title_ja = "都営住宅（トエイ）入居申込"
-    housing.save()
-    from procedures.search import search_text_of
+    from procedures.search import search_index_refresh
 
-    housing.search_text = search_text_of(housing)
+    search_index_refresh(housing)
     housing.save()
     content = client.get("/procedures/", {"q": query}).content.decode()
     assert 'href="/procedures/metro-housing-application/"' in content, query

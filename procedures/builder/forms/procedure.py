@@ -7,12 +7,27 @@ from typing import Any
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from accounts.permissions import Action, organizations_where
 from procedures.models import ANNUAL_VOLUME_MAX, Category, Filer, IdentityLevel, LifeEvent
+from procedures.search import analyser_readings
 from procedures.services import CODE_PATTERN, PROCEDURE_FIELDS
+
+
+class WordListField(forms.CharField):
+    """Words one per line, as a list (the services trim and check them)."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def to_python(self, value: Any) -> list[str]:
+        text = super().to_python(value)
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    def prepare_value(self, value: Any) -> Any:
+        return "\n".join(value) if isinstance(value, list | tuple) else value
 
 
 class ProcedureForm(forms.Form):
@@ -57,6 +72,22 @@ class ProcedureForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
+    keywords = WordListField(
+        label=_("Search keywords"),
+        required=False,
+        help_text=_(
+            "One per line: words residents may search by that the title does not hold, "
+            "such as everyday names, older names and English (保育園, daycare)."
+        ),
+    )
+    readings = WordListField(
+        label=_("Readings"),
+        required=False,
+        help_text=_(
+            "One per line, in kana: the reading of the title or a keyword where the "
+            "search reads it wrongly. Readings are otherwise produced automatically."
+        ),
+    )
     filer = forms.ChoiceField(label=_("Who files"), choices=Filer.choices, widget=forms.RadioSelect)
     identity_level = forms.ChoiceField(
         label=_("Identity required"), choices=IdentityLevel.choices, widget=forms.RadioSelect
@@ -68,9 +99,16 @@ class ProcedureForm(forms.Form):
         label=_("Estimated cases per year"), min_value=0, max_value=ANNUAL_VOLUME_MAX, initial=0
     )
 
-    def __init__(self, *args: Any, actor: Any, creating: bool, **kwargs: Any):
+    def __init__(self, *args: Any, actor: Any, creating: bool, procedure=None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.creating = creating
+        if procedure is not None and (read := analyser_readings(procedure)):
+            self.fields["readings"].help_text = format_html(
+                "{} {}: {}",
+                self.fields["readings"].help_text,
+                _("The search reads them as"),
+                "、".join(read),
+            )
         if creating:
             self.fields["organization"].queryset = organizations_where(
                 actor, Action.MANAGE_PROCEDURES

@@ -136,6 +136,7 @@ def procedure_edit_view(request: HttpRequest, code: str) -> HttpResponse:
         form_data(request),
         actor=request.user,
         creating=False,
+        procedure=procedure,
         initial=ProcedureForm.initial_from(procedure),
     )
     if request.method == "POST" and form.is_valid():
