@@ -11,10 +11,10 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
+from accounts.models import Role
 from procedures import search, selectors
 from procedures.models import Procedure
 from procedures.services import procedure_update
-from accounts.models import Role
 from tests.factories import MembershipFactory, OrganizationFactory, ProcedureFactory
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +127,51 @@ def test_a_reading_must_be_kana_and_the_message_says_so():
 def test_the_analyser_reads_titles_as_the_index_does():
     assert search.reading_of("飲食店営業許可申請") == "いんしょくてんえいぎょうきょかしんせい"
     assert re.fullmatch(r"[ぁ-ゖ]+", search.reading_of("保育所等入所申込"))
+
+
+def test_the_builder_details_page_edits_keywords_and_readings_and_shows_the_analysers(
+    client, org_tree
+):
+    from tests.procedures.test_builder import META, _create, _staff, _verified_login
+
+    admin = _staff(org_tree["health"])
+    _create(admin, org_tree["food"])
+    _verified_login(client, admin)
+    page = client.get("/manage/procedures/food-permit/details/").content.decode()
+    # What the analyser read the title as, so a wrong reading can be corrected.
+    assert "食品営業許可申請 → しょくひんえいぎょうきょかしんせい" in page
+    form = {**META, "life_events": [], "annual_volume": 0}
+    refused = client.post(
+        "/manage/procedures/food-permit/details/",
+        {**form, "keywords": "レストラン\nカフェ", "readings": "食品"},
+    )
+    assert refused.status_code == 400  # the form again, with the message
+    text = refused.content.decode()
+    assert "Write readings in hiragana or katakana only." in text
+    assert "レストラン\nカフェ" in text  # nothing typed is lost
+    saved = client.post(
+        "/manage/procedures/food-permit/details/",
+        {**form, "keywords": "レストラン\nカフェ\n", "readings": "しょくひん"},
+    )
+    assert saved.status_code == 302
+    procedure = Procedure.objects.get(code="food-permit")
+    assert (procedure.keywords, procedure.readings) == (["レストラン", "カフェ"], ["しょくひん"])
+    assert "れすとらん" in procedure.search_keywords
+
+
+def test_the_api_and_the_open_format_carry_keywords_and_readings(org_tree):
+    from procedures.services import procedure_export, procedure_import
+    from tests.procedures.test_builder import _create, _staff
+
+    admin = _staff(org_tree["health"])
+    procedure = _create(admin, org_tree["food"])
+    procedure_update(actor=admin, procedure=procedure, keywords=["カフェ"], readings=["しょくひん"])
+    procedure.refresh_from_db()
+    document = procedure_export(procedure=procedure, version=procedure.versions.get())
+    assert document["procedure"]["keywords"] == ["カフェ"]
+    assert document["procedure"]["readings"] == ["しょくひん"]
+    document["procedure"]["code"] = "food-permit-copy"
+    document["procedure"]["keywords"] = ["喫茶店"]
+    imported = procedure_import(actor=admin, document=document).procedure
+    assert imported.keywords == ["喫茶店"]
+    assert selectors.search_procedures(Procedure.objects.all(), "きっさてん").get() == imported
