@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +25,9 @@ PAYMENT_METHODS = {
 }
 
 
+CATALOGUE_PAGE_SIZE = 50
+
+
 def catalogue_view(request: HttpRequest) -> HttpResponse:
     """Search by words (spelling, reading, synonym or life event), category, life
     event and who files. A search that finds nothing always suggests something:
@@ -42,11 +46,12 @@ def catalogue_view(request: HttpRequest) -> HttpResponse:
         procedures = selectors.with_life_event(procedures, life_event)
     if filer in (Filer.INDIVIDUAL, Filer.BUSINESS):
         procedures = procedures.filter(filer__in=[filer, Filer.BOTH])
-    procedures = list(procedures)
+    page = Paginator(procedures, CATALOGUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    found = page.paginator.count
     referrals = search.referrals_for(query) if query.strip() else []
-    closest = (
-        selectors.closest_procedures(catalogue, query) if query.strip() and not procedures else []
-    )
+    closest = selectors.closest_procedures(catalogue, query) if query.strip() and not found else []
+    kept = request.GET.copy()
+    kept.pop("page", None)
     # Where to look instead: the categories that hold procedures, with their counts.
     suggested_categories = (
         [
@@ -55,14 +60,17 @@ def catalogue_view(request: HttpRequest) -> HttpResponse:
             for value, label in Category.choices
             if counts.get(value)
         ]
-        if not procedures
+        if not found
         else []
     )
     return render(
         request,
         "procedures/catalogue.html",
         {
-            "procedures": procedures,
+            "procedures": page.object_list,
+            "page": page,
+            "found": found,
+            "pager_query": kept.urlencode(),
             "query": query,
             "referrals": referrals,
             "closest": closest,

@@ -175,3 +175,22 @@ def test_the_api_and_the_open_format_carry_keywords_and_readings(org_tree):
     imported = procedure_import(actor=admin, document=document).procedure
     assert imported.keywords == ["喫茶店"]
     assert selectors.search_procedures(Procedure.objects.all(), "きっさてん").get() == imported
+
+
+def test_the_catalogue_pages_its_results_fifty_at_a_time_keeping_the_search(client, org_tree):
+    from tests.factories import ProcedureVersionFactory
+
+    organization = org_tree["food"]
+    for number in range(55):
+        procedure = ProcedureFactory(
+            owning_organization=organization, code=f"permit-{number:02d}", title_ja=f"許可{number}"
+        )
+        ProcedureVersionFactory(procedure=procedure, published=True)
+    first = client.get("/procedures/", {"q": "許可"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "55 procedures found." in first
+    assert first.count('href="/procedures/permit-') == 50
+    assert "?q=%E8%A8%B1%E5%8F%AF&amp;page=2" in first
+    second = client.get("/procedures/", {"q": "許可", "page": 2}, HTTP_ACCEPT_LANGUAGE="en")
+    assert second.content.decode().count('href="/procedures/permit-') == 5
+    beyond = client.get("/procedures/", {"q": "許可", "page": "x"})
+    assert beyond.status_code == 200
