@@ -78,12 +78,12 @@ def reading_of(text: str) -> str:
     return normalize_for_search("".join(m.reading or m.surface for m in analyse(text)))
 
 
-def _index_forms(text: str) -> list[str]:
+def _index_forms(text: str, read: bool = True) -> list[str]:
     """What a text is found by: itself, its reading, and its words' usual spellings."""
     if not text:
         return []
     forms = [normalize_for_search(text)]
-    if any(ch > "\u3000" for ch in text):  # Japanese: add what the analyser reads
+    if read and any(ch > "\u3000" for ch in text):  # Japanese: add what the analyser reads
         morphemes = analyse(text)
         forms.append(normalize_for_search("".join(m.reading or m.surface for m in morphemes)))
         forms.append(normalize_for_search("".join(m.normalized for m in morphemes)))
@@ -111,7 +111,9 @@ def search_index_of(procedure) -> SearchIndex:
     ]
     title = " ".join(form for part in title_parts for form in _index_forms(part))
     keywords = " ".join(form for part in keyword_parts for form in _index_forms(part))
-    rest = " ".join(form for part in other_parts for form in _index_forms(part))
+    # Descriptions are found as written: their readings would match words by sound
+    # alone across long texts (こせき in 戸籍 of a sentence about something else).
+    rest = " ".join(form for part in other_parts for form in _index_forms(part, read=False))
     return SearchIndex(title=title, keywords=keywords, text=" ".join([title, keywords, rest]))
 
 

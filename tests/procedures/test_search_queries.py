@@ -194,3 +194,12 @@ def test_the_catalogue_pages_its_results_fifty_at_a_time_keeping_the_search(clie
     assert second.content.decode().count('href="/procedures/permit-') == 5
     beyond = client.get("/procedures/", {"q": "許可", "page": "x"})
     assert beyond.status_code == 200
+
+
+def test_the_api_searches_and_ranks_as_the_page_does(client, demo):
+    response = client.get("/api/v1/procedures/", {"q": "license"})
+    codes = [entry["code"] for entry in response.json()["results"]]
+    assert codes[0] == "hazardous-materials-license-rewrite"
+    assert "tax-certificate-request" in codes  # its description mentions licences
+    by_reading = client.get("/api/v1/procedures/", {"q": "ﾎｲｸ"}).json()["results"]
+    assert [entry["code"] for entry in by_reading] == ["nursery-school-admission"]
