@@ -16,6 +16,7 @@ MODULES = (
     "bench.b5_celery_receipts",
     "bench.b6_webhooks",
     "bench.b7_worker_memory",
+    "bench.b8_search",
 )
 
 

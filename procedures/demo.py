@@ -36,12 +36,13 @@ def _review_date(text: str | None) -> date:
 
 
 @transaction.atomic
-def seed_procedure(document: dict) -> bool:
-    """Import, record the exemptions it carries, publish. False if it existed."""
+def seed_procedure(document: dict, organization=None) -> bool:
+    """Import (owned by the organization the document names, or `organization`),
+    record the exemptions it carries, publish. False if it existed."""
     code = document["procedure"]["code"]
     if Procedure.objects.filter(code=code).exists():
         return False
-    version = procedure_import(actor=None, document=document)
+    version = procedure_import(actor=None, document=document, organization=organization)
     for record in document.get("exemptions", []):
         exemption = exemption_request(
             actor=None,

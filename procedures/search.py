@@ -78,16 +78,48 @@ def reading_of(text: str) -> str:
     return normalize_for_search("".join(m.reading or m.surface for m in analyse(text)))
 
 
+# Marks where a word starts in the index's readings: a reading found from a query's
+# kanji must start where a word starts (開業 かいぎょう must not match the middle
+# of 取扱業 とりあつかいぎょう), though it may run on over the following words.
+WORD_START = "|"
+
+
+def _readings(morphemes: list[Morpheme]) -> list[str]:
+    return [r for r in (normalize_for_search(m.reading or m.surface) for m in morphemes) if r]
+
+
+def _japanese(text: str) -> bool:
+    return any(ch > "\u3000" for ch in text)
+
+
 def _index_forms(text: str, read: bool = True) -> list[str]:
-    """What a text is found by: itself, its reading, and its words' usual spellings."""
+    """What a text is found by: itself; for Japanese, its reading (for kana typed
+    anywhere), its reading from each word on (for readings found from kanji) and
+    its words' usual spellings."""
     if not text:
         return []
     forms = [normalize_for_search(text)]
-    if read and any(ch > "\u3000" for ch in text):  # Japanese: add what the analyser reads
+    if read and _japanese(text):
         morphemes = analyse(text)
-        forms.append(normalize_for_search("".join(m.reading or m.surface for m in morphemes)))
+        readings = _readings(morphemes)
+        forms.append("".join(readings))
+        forms += [WORD_START + "".join(readings[i:]) for i in range(len(readings))]
         forms.append(normalize_for_search("".join(m.normalized for m in morphemes)))
     return list(dict.fromkeys(form for form in forms if form))
+
+
+def query_forms(text: str) -> list[str]:
+    """What a typed word is looked for as: itself folded; for Japanese with kanji,
+    its reading from a word's start and its usual spelling."""
+    folded = normalize_for_search(text)
+    if not folded:
+        return []
+    forms = [folded]
+    if _KANJI.search(text):
+        morphemes = analyse(text)
+        forms.append(WORD_START + "".join(_readings(morphemes)))
+        forms.append(normalize_for_search("".join(m.normalized for m in morphemes)))
+    return list(dict.fromkeys(form for form in forms if form and form != WORD_START))
 
 
 @dataclass(frozen=True)
@@ -161,7 +193,7 @@ def _english_variants(word: str) -> list[str]:
 def _word_forms(text: str) -> tuple[list[str], list[str]]:
     """A word's own forms (folded, English singular) and its related ones (its
     reading and usual spelling, and the catalogue's synonyms of each)."""
-    own = _index_forms(text)
+    own = query_forms(text)
     if not own:
         return [], []
     forms = [own[0], *_english_variants(own[0])]

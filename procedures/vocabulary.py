@@ -50,29 +50,48 @@ class Vocabulary:
 
 
 def _forms(term: str) -> list[str]:
-    from procedures.search import _index_forms
+    """How a term is looked for (procedures.search.query_forms)."""
+    from procedures.search import query_forms
 
-    return _index_forms(term)
+    return query_forms(term)
+
+
+def _keys(term: str) -> list[str]:
+    """What a query word may be when it is this term: any of its forms, or its
+    reading typed in kana."""
+    from procedures.search import reading_of
+
+    return list(dict.fromkeys([*_forms(term), reading_of(term)] if term else []))
 
 
 @cache
 def _load(path: str) -> Vocabulary:
+    from procedures.search import WORD_START
+
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     synonyms: dict[str, list[str]] = {}
     for group in data.get("synonyms", []):
         forms = list(dict.fromkeys(form for term in group for form in _forms(term)))
-        for form in forms:
-            synonyms.setdefault(form, [])
-            synonyms[form] += [other for other in forms if other != form]
+        for key in dict.fromkeys(key for term in group for key in _keys(term)):
+            synonyms.setdefault(key, [])
+            synonyms[key] += [form for form in forms if form != key]
     events: dict[str, list[str]] = {}
     for event, terms in data.get("life_events", {}).items():
         for term in terms:
-            for form in _forms(term):
-                events.setdefault(form, []).append(event)
+            for key in _keys(term):
+                events.setdefault(key, []).append(event)
     referrals = tuple(
         Referral(
             key=item["key"],
-            terms=tuple(dict.fromkeys(form for term in item["terms"] for form in _forms(term))),
+            # Found anywhere in the query as written, read or usually spelt.
+            terms=tuple(
+                dict.fromkeys(
+                    key
+                    for term in item["terms"]
+                    for key in _keys(term)
+                    if not key.startswith(WORD_START)
+                )
+            ),
             title_text=item["title"],
             body_text=item["text"],
             link_url=(item.get("link") or {}).get("url", ""),

@@ -81,3 +81,8 @@ def test_the_command_lists_every_benchmark(capsys):
     assert main(["--list"]) == 0
     listed = capsys.readouterr().out
     assert all(f"B{n} " in listed for n in range(1, 8))
+
+
+def test_b8_the_search_gives_ratios_with_the_same_rows_and_the_documented_ranks(context):
+    result = _run("B8", context)
+    assert [c.unit for c in result.comparisons] == ["ms/query", "ms/query"]
