@@ -48,10 +48,10 @@ FILE_TYPES = [
 ]
 # How a whole number is shown; blank is the format's default, a quantity.
 DISPLAY_CHOICES = [
-    ("", _("A quantity, with separators: 1,234 (the default)")),
-    ("year", _("A year, without separators: 2025")),
-    ("code", _("A code or number, digits only: 1234")),
-    ("amount", _("An amount of money: 1,234 yen")),
+    ("", _("Quantity: 1,234 (the default)")),
+    ("year", _("Year: 2025 (no separators)")),
+    ("code", _("Code: 1234 (digits only)")),
+    ("amount", _("Amount of money: 1,234 yen")),
 ]
 PREFILL_CHOICES = [
     ("", _("No")),
