@@ -41,6 +41,7 @@ from applications.models import (
     IssuedDocument,
 )
 from applications.reference import ALPHABET
+from applications.selectors import application_fee
 from applications.sensitive_answers import reveal
 from applications.transitions import applicant_notify, transition_check, transition_take
 from applications.workflow import GUARDS
@@ -52,6 +53,7 @@ from payments.selectors import receipt_facts
 from procedures.form_engine import engine
 from procedures.form_engine.html import answer_rows
 from procedures.form_engine.japanese import format_japanese_date
+from procedures.form_engine.numbers import format_yen
 from procedures.form_engine.text import localized_text
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -167,6 +169,23 @@ def _answers(application: Application) -> tuple[list[dict], list[dict]]:
     return sections, attachments
 
 
+def _fee(application: Application) -> dict[str, Any] | None:
+    """The fee as filed and how it was reached, in Japanese and in English, as the
+    check page told it before signing (None when the procedure has no fee)."""
+    if (application.version.fee or {}).get("kind", "none") == "none":
+        return None
+    fee: dict[str, Any] = {"amount": application.fee_amount}
+    for language in ("ja", "en"):
+        with translation.override(language):
+            breakdown = application_fee(application)
+            explained = breakdown is not None and breakdown.explained
+            fee[language] = {
+                "total": format_yen(application.fee_amount),
+                "lines": [line.text for line in breakdown.lines] if explained else [],
+            }
+    return fee
+
+
 def _applicant(application: Application) -> dict[str, str]:
     """The applicant as filed, and the name their identity was verified under
     where the two differ (a filing for a family member from one's own account)."""
@@ -204,6 +223,7 @@ def _receipt_content(application: Application, code: str, issued_at: datetime) -
         "on_behalf_of": proxy,
         "submitted_at": _tokyo_time(application.submitted_at),
         "issued_at": _tokyo_time(issued_at),
+        "fee": _fee(application),
         "answers": sections,
         "attachments": attachments,
         "submission_digest": application.submission_digest,
@@ -435,6 +455,8 @@ def _decision_content(application: Application, code: str, issued_at: datetime) 
     )
     if not approved:
         content["answers"], content["attachments"] = [], []
+    # A decision states the result; what is paid is on the receipts.
+    del content["fee"]
     return content
 
 

@@ -29,6 +29,7 @@ from applications.models import (
     Decision,
     DocumentKind,
 )
+from applications.selectors import application_fee
 from applications.workflow import fee_settled, register_payment_check
 from core.errors import Conflict
 from core.tasks import enqueue
@@ -65,6 +66,14 @@ def _payable(application: Application, settled: bool) -> tuple[bool, str, object
     )
 
 
+def _fee_lines(application: Application) -> list[str]:
+    """How the fee was reached, as the check page told it before signing."""
+    breakdown = application_fee(application)
+    if breakdown is None or not breakdown.explained:
+        return []
+    return [line.text for line in breakdown.lines]
+
+
 def resolve_application(subject_id: int, *, lock: bool = False) -> PaymentSubject | None:
     applications = Application.objects.select_related(
         "procedure__owning_organization", "version"
@@ -94,7 +103,11 @@ def resolve_application(subject_id: int, *, lock: bool = False) -> PaymentSubjec
         reference=application.reference,
         resident_url=reverse("applications:detail", args=[application.pk]),
         staff_url=reverse("casework:case", args=[application.pk]),
-        extra={"fee_amount": application.fee_amount, "due": fee.get("due", "before_review")},
+        extra={
+            "fee_amount": application.fee_amount,
+            "fee_lines": _fee_lines(application),
+            "due": fee.get("due", "before_review"),
+        },
     )
 
 

@@ -9,8 +9,10 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from applications.models import Application, ApplicationEvent, ApplicationStatus
+from applications.sensitive_answers import reveal
 from applications.workflow import fee_settled
 from core.errors import NotFound
+from procedures.fees import FeeBreakdown, fee_breakdown
 
 
 def applications_of(actor: Any) -> QuerySet[Application]:
@@ -69,3 +71,16 @@ def resident_next_step(application: Application) -> NextStep | None:
     if status in (ApplicationStatus.WITHDRAWN,):
         return None
     return NextStep("wait", _("Nothing for now. We will notify you when something changes."))
+
+
+def application_fee(application: Application, data: dict | None = None) -> FeeBreakdown | None:
+    """The fee and how it was reached, from the version's fee rules: for a draft,
+    from the validated answers given (what the check page shows before signing);
+    for a filing, from the answers it was signed with. None for a filing whose
+    recorded fee those answers no longer give (the recorded fee is what is owed),
+    so no page explains an amount that is not the one charged."""
+    fee = application.version.fee or {}
+    if application.is_draft:
+        return fee_breakdown(fee, data or {})
+    breakdown = fee_breakdown(fee, reveal(application.version.form, application.data or {}))
+    return breakdown if breakdown.total == application.fee_amount else None

@@ -307,12 +307,20 @@ def check_view(request: HttpRequest, pk: int) -> HttpResponse:
                 "editable": step["key"] in editable,
             }
         )
+    # The fee is told before signing (a correction keeps the fee already set).
+    fee = None
+    if result.is_valid and application.is_draft:
+        fee = selectors.application_fee(application, result.data)
+        if fee.kind == "none":
+            fee = None
     return render(
         request,
         "applications/check.html",
         {
             "application": application,
             "sections": sections,
+            "fee": fee,
+            "fee_due": (application.version.fee or {}).get("due", "before_review"),
             "valid": result.is_valid,
             "error_count": sum(len(problems) for problems in result.errors.values()),
             "declaration_error": declaration_error,
@@ -358,6 +366,7 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "events": selectors.resident_events(application),
             "documents": application.documents.all(),
             "sections": sections,
+            "fee": selectors.application_fee(application) if application.fee_amount else None,
             "next_step": selectors.resident_next_step(application),
             "corrections": corrections,
             "revisions": application.revisions.all(),

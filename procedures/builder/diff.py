@@ -33,6 +33,7 @@ ATTRIBUTE_LABELS = {
     "min": gettext_lazy("minimum"),
     "max": gettext_lazy("maximum"),
     "decimal_places": gettext_lazy("decimal places"),
+    "display": gettext_lazy("display format"),
     "min_date": gettext_lazy("earliest date"),
     "max_date": gettext_lazy("latest date"),
     "choices": gettext_lazy("options"),

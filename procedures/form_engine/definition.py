@@ -165,6 +165,10 @@ def _check_field(
         problems.append(
             Problem(f"{path}.paper_original_required", _("Only file fields have originals."))
         )
+    if spec.get("display") is not None and kind != "integer":
+        problems.append(
+            Problem(f"{path}.display", _("Only whole-number fields have a display format."))
+        )
     prefill = spec.get("prefill")
     if prefill and kind not in PREFILL_TYPES.get(prefill, ()):
         problems.append(

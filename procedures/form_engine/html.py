@@ -25,6 +25,7 @@ from procedures.form_engine.fields import (
     mask,
 )
 from procedures.form_engine.japanese import format_japanese_date, format_phone
+from procedures.form_engine.numbers import format_integer
 from procedures.form_engine.text import localized_text
 
 PREFIX = "f"
@@ -402,7 +403,9 @@ def group_button_pressed(post: Any) -> bool:
 
 
 def display_value(spec: dict, value: Any) -> str:
-    """An answer as a person reads it (check-your-answers page, review, PDFs)."""
+    """An answer as a person reads it: the one formatting of answers, used by the
+    check-your-answers page, the resident's and the clerk's case pages, the
+    comparison of revisions (page and API) and the PDFs."""
     if value is None or value == "" or value == []:
         return ""
     kind = spec["type"]
@@ -431,8 +434,8 @@ def display_value(spec: dict, value: Any) -> str:
         )
         building = value.get("building")
         return f"〒{value.get('postal_code', '')} {line}{' ' + building if building else ''}"
-    if kind == "integer" and isinstance(value, int):
-        return f"{value:,}"
+    if kind == "integer" and isinstance(value, int) and not isinstance(value, bool):
+        return format_integer(value, spec.get("display"))
     if kind == "file" and isinstance(value, list):
         return _("%(count)d file(s)") % {"count": len(value)}
     return str(value)

@@ -21,6 +21,7 @@ from procedures.builder.forms.common import (
 )
 from procedures.builder.forms.conditions import ConditionMixin
 from procedures.form_engine.definition import PREFILL_TYPES, definition_schema
+from procedures.form_engine.numbers import DEFAULT_INTEGER_DISPLAY
 
 FIELD_TYPE_LABELS = {
     "text": _("Text (one line)"),
@@ -45,6 +46,13 @@ FILE_TYPES = [
     (kind, kind.upper())
     for kind in definition_schema()["$defs"]["field"]["properties"]["accept"]["items"]["enum"]
 ]
+# How a whole number is shown; blank is the format's default, a quantity.
+DISPLAY_CHOICES = [
+    ("", _("Quantity: 1,234 (the default)")),
+    ("year", _("Year: 2025 (no separators)")),
+    ("code", _("Code: 1234 (digits only)")),
+    ("amount", _("Amount of money: 1,234 yen")),
+]
 PREFILL_CHOICES = [
     ("", _("No")),
     ("identity.full_name", _("Name")),
@@ -58,7 +66,7 @@ PREFILL_CHOICES = [
 TYPE_ATTRIBUTES: dict[str, frozenset[str]] = {
     "text": frozenset({"min_length", "max_length", "pattern", "pattern_message"}),
     "textarea": frozenset({"min_length", "max_length", "pattern", "pattern_message"}),
-    "integer": frozenset({"min", "max"}),
+    "integer": frozenset({"min", "max", "display"}),
     "decimal": frozenset({"min", "max", "decimal_places"}),
     "date": frozenset({"min_date", "max_date"}),
     "choice": frozenset({"choices"}),
@@ -75,6 +83,7 @@ ATTRIBUTE_INPUTS = {
     "min": ["min"],
     "max": ["max"],
     "decimal_places": ["decimal_places"],
+    "display": ["display"],
     "min_date": ["min_date"],
     "max_date": ["max_date"],
     "choices": ["choices"],
@@ -210,6 +219,16 @@ class FieldForm(ConditionMixin, forms.Form):
     decimal_places = forms.IntegerField(
         label=_("Decimal places"), min_value=0, max_value=6, required=False
     )
+    display = forms.ChoiceField(
+        label=_("How the whole number is shown"),
+        choices=DISPLAY_CHOICES,
+        required=False,
+        help_text=_(
+            "On the check page, the case pages and the PDFs. Whole numbers only. A whole "
+            "number keeps no leading zeros: for a code such as 01100, use a one-line text "
+            "field with a pattern instead."
+        ),
+    )
     # Dates
     min_date = forms.CharField(
         label=_("Earliest date"),
@@ -313,6 +332,9 @@ class FieldForm(ConditionMixin, forms.Form):
             "accept": list(spec.get("accept", [])),
             "paper_original_required": bool(spec.get("paper_original_required")),
             "prefill": spec.get("prefill", ""),
+            "display": ""
+            if spec.get("display") == DEFAULT_INTEGER_DISPLAY
+            else spec.get("display", ""),
         }
         for name in (
             "min_length",
@@ -447,4 +469,6 @@ class FieldForm(ConditionMixin, forms.Form):
             spec["accept"] = [kind for kind, _label in FILE_TYPES if kind in data["accept"]]
         if "paper_original_required" in applicable and data.get("paper_original_required"):
             spec["paper_original_required"] = True
+        if "display" in applicable and data.get("display"):
+            spec["display"] = data["display"]
         return spec

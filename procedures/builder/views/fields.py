@@ -60,7 +60,7 @@ def _settings_sections(form: FieldForm) -> list[dict[str, Any]]:
             ("text", "textarea"),
             ["min_length", "max_length", "pattern", "pattern_message_ja", "pattern_message_en"],
         ),
-        (_("Number settings"), ("integer", "decimal"), ["min", "max", "decimal_places"]),
+        (_("Number settings"), ("integer", "decimal"), ["min", "max", "decimal_places", "display"]),
         (_("Date settings"), ("date",), ["min_date", "max_date"]),
         (_("Options"), ("choice", "multi_choice"), ["choices", "min_choices", "max_choices"]),
         (
