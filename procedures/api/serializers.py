@@ -21,6 +21,7 @@ from procedures.models import (
     LifeEvent,
     Principle,
 )
+from procedures.window import WindowState, accepting_applications
 
 DEFINITION_HELP = (
     "A version definition (form, fee, workflow, delivery, contact, result_document): "
@@ -48,6 +49,26 @@ class ProcedureFeeSummarySerializer(serializers.Serializer):
     methods = serializers.ListField(child=serializers.CharField(), help_text="Payment methods.")
 
 
+WINDOW_BOUND_HELP = "ISO 8601 with an offset (a time without one is Japan time); null: no bound. "
+
+
+class ApplicationWindowSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=WindowState.choices,
+        help_text="Now: open, not_yet_open (before opens_at) or closed (from closes_at on). "
+        "Outside the window no application can be started or submitted (409 "
+        "procedure_not_yet_open or procedure_closed); cases already submitted go on.",
+    )
+    opens_at = serializers.DateTimeField(
+        allow_null=True, help_text="Applications are taken from this moment; null: no bound."
+    )
+    closes_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Exclusive: from this moment on, none is taken (a window closing at "
+        "2027-05-01T00:00:00+09:00 takes applications until 30 April 23:59). Null: no bound.",
+    )
+
+
 class CatalogueProcedureSerializer(serializers.Serializer):
     """A procedure of the public catalogue with its published version, as
     prefetched by selectors.published_procedures() (`procedure.published`)."""
@@ -64,10 +85,20 @@ class CatalogueProcedureSerializer(serializers.Serializer):
     processing_days = serializers.IntegerField(help_text="Standard processing period.")
     fee = serializers.SerializerMethodField()
     version = serializers.SerializerMethodField(help_text="Number of the published version.")
+    application_window = serializers.SerializerMethodField(
+        help_text="When the procedure takes new applications."
+    )
 
     @staticmethod
     def _published(procedure):
         return procedure.published[0]
+
+    @extend_schema_field(ApplicationWindowSerializer)
+    def get_application_window(self, procedure) -> dict[str, Any]:
+        window = accepting_applications(procedure)
+        return ApplicationWindowSerializer(
+            {"state": window.state, "opens_at": window.opens_at, "closes_at": window.closes_at}
+        ).data
 
     @extend_schema_field(ProcedureFeeSummarySerializer)
     def get_fee(self, procedure) -> dict[str, Any]:
@@ -124,6 +155,18 @@ class ProcedureFieldsSerializer(serializers.Serializer):
         required=False,
         help_text="Estimated cases per year.",
     )
+    opens_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Applications are taken from this moment. " + WINDOW_BOUND_HELP,
+    )
+    closes_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="No application is started or submitted from this moment on (exclusive: "
+        "2027-05-01T00:00:00+09:00 takes applications until 30 April 23:59); cases already "
+        "submitted go on. Must be after opens_at (400 validation_failed). " + WINDOW_BOUND_HELP,
+    )
 
     def validate_life_events(self, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))  # each once, in the order given
@@ -163,6 +206,12 @@ class ManagedProcedureSerializer(serializers.Serializer):
     identity_level = serializers.CharField()
     processing_days = serializers.IntegerField()
     annual_volume = serializers.IntegerField()
+    opens_at = serializers.DateTimeField(
+        allow_null=True, help_text="Start of the application window (Japan time); null: none."
+    )
+    closes_at = serializers.DateTimeField(
+        allow_null=True, help_text="End of the application window, exclusive; null: none."
+    )
     status = serializers.CharField(help_text="active or retired.")
     draft_version = serializers.SerializerMethodField(help_text="Number of the draft, if any.")
     published_version = serializers.SerializerMethodField(
