@@ -88,12 +88,14 @@ class ApplicationWindow:
     def explanation(self) -> str:
         """What the procedure's page says in place of (or above) the start button."""
         if self.state == WindowState.NOT_YET_OPEN:
-            text = _("Applications open on %(opens)s. You can start an application from then.") % {
+            if self.closes_at:
+                return _(
+                    "Applications open on %(opens)s and are accepted until %(until)s. You "
+                    "can start an application from then."
+                ) % {"opens": self.opens, "until": self.until}
+            return _("Applications open on %(opens)s. You can start an application from then.") % {
                 "opens": self.opens
             }
-            if self.closes_at:
-                text += " " + _("They are accepted until %(until)s.") % {"until": self.until}
-            return text
         if self.state == WindowState.CLOSED:
             return _(
                 "Applications have closed: they were accepted until %(until)s. No new "

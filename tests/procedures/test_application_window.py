@@ -85,7 +85,7 @@ def test_residents_read_the_close_as_the_last_minute_taken_in_japan_time():
     window = accepting_applications(_window(), DURING)
     assert window.opens == "2027年4月1日 0:00"
     assert window.until == "2027年4月30日 23:59"
-    assert window.label == "受付中: 2027年4月30日 23:59まで"
+    assert window.label == "受付中：2027年4月30日 23:59まで"
     # A close at 17:00 takes applications through 16:59.
     five_pm = accepting_applications(_window(closes_at=datetime(2027, 4, 30, 17, tzinfo=TOKYO)))
     assert five_pm.until == "2027年4月30日 16:59"
@@ -97,7 +97,7 @@ def test_residents_read_the_close_as_the_last_minute_taken_in_japan_time():
 @pytest.mark.parametrize(
     ("moment", "japanese", "english"),
     [
-        (BEFORE, "受付開始: 2027年4月1日 0:00", "Opens on April 1, 2027, 0:00 (Japan time)"),
+        (BEFORE, "受付開始：2027年4月1日 0:00", "Opens on April 1, 2027, 0:00 (Japan time)"),
         (
             AFTER,
             "受付終了（2027年4月30日 23:59まで）",
@@ -374,10 +374,10 @@ def windowed(procedure):
 @pytest.mark.parametrize(
     ("moment", "japanese", "english"),
     [
-        (BEFORE, "受付開始: 2027年4月1日 0:00", "Opens on April 1, 2027, 0:00 (Japan time)"),
+        (BEFORE, "受付開始：2027年4月1日 0:00", "Opens on April 1, 2027, 0:00 (Japan time)"),
         (
             DURING,
-            "受付中: 2027年4月30日 23:59まで",
+            "受付中：2027年4月30日 23:59まで",
             "Open until April 30, 2027, 23:59 (Japan time)",
         ),
         (
@@ -415,7 +415,7 @@ def test_the_procedure_page_replaces_the_start_button_outside_the_window(client,
     before, during, after = pages["before"], pages["during"], pages["after"]
 
     assert start not in before
-    assert "受付は2027年4月1日 0:00に始まります。" in before
+    assert "受付期間は2027年4月1日 0:00から2027年4月30日 23:59までです。" in before
     assert "受付期間" in before and "受付開始前" in before
     assert start in during
     assert "受付は2027年4月30日 23:59までです。それまでに申請を送信してください。" in during
