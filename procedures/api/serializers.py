@@ -21,7 +21,7 @@ from procedures.models import (
     LifeEvent,
     Principle,
 )
-from procedures.window import WindowState, accepting_applications
+from procedures.window import TOKYO, WindowState, accepting_applications
 
 DEFINITION_HELP = (
     "A version definition (form, fee, workflow, delivery, contact, result_document): "
@@ -49,6 +49,21 @@ class ProcedureFeeSummarySerializer(serializers.Serializer):
     methods = serializers.ListField(child=serializers.CharField(), help_text="Payment methods.")
 
 
+class JapanTimeField(serializers.DateTimeField):
+    """A moment read and written in Japan time (+09:00); one without an offset is
+    Japan time. A year the database could not hold is a 400, not a 500 (DRF's own
+    check of a naive moment in year 1 overflows)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(default_timezone=TOKYO, **kwargs)
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
 WINDOW_BOUND_HELP = "ISO 8601 with an offset (a time without one is Japan time); null: no bound. "
 
 
@@ -59,10 +74,10 @@ class ApplicationWindowSerializer(serializers.Serializer):
         "Outside the window no application can be started or submitted (409 "
         "procedure_not_yet_open or procedure_closed); cases already submitted go on.",
     )
-    opens_at = serializers.DateTimeField(
+    opens_at = JapanTimeField(
         allow_null=True, help_text="Applications are taken from this moment; null: no bound."
     )
-    closes_at = serializers.DateTimeField(
+    closes_at = JapanTimeField(
         allow_null=True,
         help_text="Exclusive: from this moment on, none is taken (a window closing at "
         "2027-05-01T00:00:00+09:00 takes applications until 30 April 23:59). Null: no bound.",
@@ -155,12 +170,12 @@ class ProcedureFieldsSerializer(serializers.Serializer):
         required=False,
         help_text="Estimated cases per year.",
     )
-    opens_at = serializers.DateTimeField(
+    opens_at = JapanTimeField(
         required=False,
         allow_null=True,
         help_text="Applications are taken from this moment. " + WINDOW_BOUND_HELP,
     )
-    closes_at = serializers.DateTimeField(
+    closes_at = JapanTimeField(
         required=False,
         allow_null=True,
         help_text="No application is started or submitted from this moment on (exclusive: "
@@ -206,10 +221,10 @@ class ManagedProcedureSerializer(serializers.Serializer):
     identity_level = serializers.CharField()
     processing_days = serializers.IntegerField()
     annual_volume = serializers.IntegerField()
-    opens_at = serializers.DateTimeField(
+    opens_at = JapanTimeField(
         allow_null=True, help_text="Start of the application window (Japan time); null: none."
     )
-    closes_at = serializers.DateTimeField(
+    closes_at = JapanTimeField(
         allow_null=True, help_text="End of the application window, exclusive; null: none."
     )
     status = serializers.CharField(help_text="active or retired.")

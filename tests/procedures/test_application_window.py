@@ -362,6 +362,27 @@ def test_the_api_sets_reads_and_refuses_windows(org_tree):
     assert (cleared.json()["opens_at"], cleared.json()["closes_at"]) == (None, None)
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-12:00",
+        "1999-12-31T23:59:59+09:00",
+        "2027-13-01T00:00",
+        5,
+    ],
+)
+def test_the_api_answers_a_moment_it_cannot_take_with_a_400(admin, org_tree, value):
+    publish_procedure(code="stall", definition=valid_definition(), organization=org_tree["food"])
+    refused = _api(admin).patch(
+        "/api/v1/manage/procedures/stall/", {"opens_at": value}, format="json"
+    )
+    assert refused.status_code == 400
+    assert list(refused.json()["error"]["details"]) == ["opens_at"]
+    assert Procedure.objects.get(code="stall").opens_at is None
+
+
 # --- The catalogue ------------------------------------------------------------------------
 
 
