@@ -13,6 +13,7 @@ from applications.sensitive_answers import reveal
 from applications.workflow import fee_settled
 from core.errors import NotFound
 from procedures.fees import FeeBreakdown, fee_breakdown
+from procedures.window import WindowState, accepting_applications
 
 
 def applications_of(actor: Any) -> QuerySet[Application]:
@@ -52,6 +53,14 @@ def resident_next_step(application: Application) -> NextStep | None:
     """What the resident must do next, if anything, for the status page and the API."""
     status = application.status
     if status == ApplicationStatus.DRAFT:
+        window = accepting_applications(application.procedure)
+        if not window.is_open:
+            code = (
+                "procedure_closed"
+                if window.state == WindowState.CLOSED
+                else "procedure_not_yet_open"
+            )
+            return NextStep(code, window.draft_notice)
         return NextStep("complete_draft", _("Finish the form and submit it."))
     if status == ApplicationStatus.PAYMENT_PENDING:
         return NextStep("pay_fee", _("Pay the fee online. The review starts once it is paid."))

@@ -4,6 +4,8 @@ with a reference number, exactly once), withdraw it.
 Rules enforced here, for pages and API alike:
 - only the applicant touches their application; anyone else is told it does not exist;
 - a draft keeps whatever was typed, valid or not, so nothing is lost;
+- a draft is started and submitted only while the procedure takes applications
+  (procedures.window); what was submitted goes on after the window closes;
 - submitting validates every visible step with the form engine, freezes the answers,
   signs the canonical filing with the platform key and counts the case for the
   auditors, all in one transaction; a second submit returns the same application;
@@ -59,6 +61,7 @@ from procedures.models import (
     ProcedureVersion,
     VersionState,
 )
+from procedures.window import window_require_open
 
 # --- The signed filing --------------------------------------------------------------------
 
@@ -147,9 +150,11 @@ def application_start(
     on_behalf_of_name: str = "",
     on_behalf_of_relationship: str = "",
 ) -> Application:
-    """Open a draft of the procedure's published version for the actor. A procedure
-    that requires a verified identity needs one first; its name, date of birth
-    and address prefill the fields that ask for them."""
+    """Open a draft of the procedure's published version for the actor, while the
+    procedure takes applications (its application window; filing on behalf of
+    someone else included). A procedure that requires a verified identity needs
+    one first; its name, date of birth and address prefill the fields that ask
+    for them."""
     if not getattr(actor, "is_authenticated", False):
         raise NotFound()
     if on_behalf_of_name.strip() and not on_behalf_of_relationship.strip():
@@ -157,6 +162,7 @@ def application_start(
             details={"on_behalf_of_relationship": [_("Say how you are related to that person.")]}
         )
     version = _published_version(procedure)
+    window_require_open(procedure, submitting=False)
     identity = _identity_checked(actor, procedure)
     first_step = engine.steps(version.form)[0]["key"] if engine.steps(version.form) else ""
     with transaction.atomic():
@@ -555,9 +561,11 @@ def application_submit(
 ) -> Application:
     """Submit a draft: the resident declares the answers true (this consent and the
     platform's signature replace a seal). Submitting twice, from a double click, a
-    retry or two tabs, returns the one application already submitted. A fee due
-    before review sends the filing to payment first; otherwise the processing
-    period starts now.
+    retry or two tabs, returns the one application already submitted. Outside the
+    procedure's application window the draft is refused as it is (409
+    procedure_closed or procedure_not_yet_open), kept for when it opens again. A
+    fee due before review sends the filing to payment first; otherwise the
+    processing period starts now.
 
     `application` may be the draft or its id: it is loaded again, locked, in the
     submission's transaction either way (the API passes the id and saves a query)."""
@@ -577,9 +585,11 @@ def _submit(actor: Any, application: Application | int) -> Application:
         locked = _locked_own(actor, application)
         if not locked.is_draft:
             return locked  # already submitted: the same application, no second filing
+        moment = timezone.now()
+        # The moment the filing is stamped with is the one the window is checked at.
+        window_require_open(locked.procedure, submitting=True, at=moment)
         identity = _identity_checked(actor, locked.procedure)
         result = _validated(locked)
-        moment = timezone.now()
         reference = new_reference()
         locked.reference = reference
         locked.submitted_at = moment

@@ -32,6 +32,7 @@ from procedures.form_engine.html import (
     step_views,
 )
 from procedures.form_engine.text import localized_text
+from procedures.window import ProcedureNotOpen, accepting_applications
 
 
 def _own(request: HttpRequest, pk: int):
@@ -256,6 +257,10 @@ def check_view(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     declaration_error = ""
     correcting = application.is_correcting
+    # A draft outside the procedure's window is kept but cannot be submitted; a
+    # correction is answered whatever the window.
+    window = None if correcting else accepting_applications(application.procedure)
+    window_refused = False
     if request.method == "POST":
         declared = request.POST.get("declaration") == "on"
         try:
@@ -272,6 +277,10 @@ def check_view(request: HttpRequest, pk: int) -> HttpResponse:
                 )
         except NotFound as error:
             raise Http404 from error
+        except ProcedureNotOpen as failure:
+            # The page says why in place of the declaration (the window as it is now).
+            status, window_refused = failure.http_status, True
+            window = accepting_applications(application.procedure)
         except DomainError as failure:
             status = 400
             if failure.details and "declaration" in failure.details:
@@ -324,6 +333,8 @@ def check_view(request: HttpRequest, pk: int) -> HttpResponse:
             "valid": result.is_valid,
             "error_count": sum(len(problems) for problems in result.errors.values()),
             "declaration_error": declaration_error,
+            "window": window,
+            "window_refused": window_refused,
             **_correction_context(application),
         },
         status=status,

@@ -1,6 +1,10 @@
 """Demo procedures: the exchange documents in procedures/demo/, imported and
 published through the services (so the policy check and the audit log see them).
-Idempotent: a procedure whose code exists is left alone."""
+Idempotent: a procedure whose code exists is left alone.
+
+The subsidy's application window cannot be a fixed date in its document (it would
+close for good one day), so it is computed from the day the demo is seeded: open
+since 1 April of that fiscal year, until the end of the month after next."""
 
 from __future__ import annotations
 
@@ -20,12 +24,32 @@ from procedures.services import (
 )
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
+SUBSIDY = "small-business-digitalization-subsidy"
+
+
+def subsidy_window(today: date) -> dict[str, str]:
+    """The subsidy's window for a demo seeded on `today` (Japan's day): from 0:00
+    on 1 April of the fiscal year to 0:00 on the 1st of the month after next
+    (exclusive: residents read "until the last day of next month, 23:59"), so
+    that it shows open, with a deadline four to nine weeks ahead, the same for
+    every start on the same day."""
+    fiscal_year = today.year if today.month >= 4 else today.year - 1
+    months = today.year * 12 + today.month - 1 + 2
+    closes = date(months // 12, months % 12 + 1, 1)
+    return {
+        "opens_at": f"{date(fiscal_year, 4, 1).isoformat()}T00:00:00+09:00",
+        "closes_at": f"{closes.isoformat()}T00:00:00+09:00",
+    }
 
 
 def demo_documents() -> list[dict]:
-    return [
+    documents = [
         json.loads(path.read_text(encoding="utf-8")) for path in sorted(DEMO_DIR.glob("*.json"))
     ]
+    for document in documents:
+        if document["procedure"]["code"] == SUBSIDY:
+            document["procedure"]["application_window"] = subsidy_window(timezone.localdate())
+    return documents
 
 
 def _review_date(text: str | None) -> date:

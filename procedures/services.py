@@ -7,14 +7,16 @@ Rules enforced here, for the builder pages, the API and code alike:
 - a draft must always be valid against the JSON Schema of the format; the finer
   rules (see procedures.form_engine.definition) and the five-less policy check must
   pass before it is published;
-- at most one version is published at a time; publishing retires the previous one.
+- at most one version is published at a time; publishing retires the previous one;
+- an application window (opens_at, closes_at) closes after it opens (the rule of
+  the window itself is procedures.window's).
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -44,6 +46,7 @@ from procedures.models import (
 )
 from procedures.policy import policy_report
 from procedures.search import search_index_refresh
+from procedures.window import in_japan_time, iso_moment, window_problems
 
 FORMAT = "cityproc.procedure-definition"
 FORMAT_VERSION = 1
@@ -71,6 +74,8 @@ PROCEDURE_FIELDS = (
     "identity_level",
     "processing_days",
     "annual_volume",
+    "opens_at",
+    "closes_at",
 )
 
 
@@ -245,6 +250,7 @@ def procedure_create(
     if unknown:
         raise ValidationFailed(details={name: [_("Unknown field.")] for name in unknown})
     fields = _cleaned_search_words(fields)
+    fields = _window_checked(fields, None)
     definition = definition if definition is not None else starter_definition()
     _check_version_schema(definition)
     try:
@@ -274,8 +280,30 @@ def _user(actor: Any):
     return actor if getattr(actor, "is_authenticated", False) else None
 
 
+def _window_checked(fields: dict[str, Any], current: Procedure | None) -> dict[str, Any]:
+    """The fields with the application window's bounds as aware moments (a naive
+    one is Japan time), refused when a year is out of range or the window would
+    close at or before it opens (a bound not given is the procedure's current one)."""
+    fields = dict(fields)
+    for name in ("opens_at", "closes_at"):
+        if name in fields:
+            if fields[name] is not None and not isinstance(fields[name], datetime):
+                raise ValidationFailed(details={name: [_("Enter a date and time.")]})
+            fields[name] = in_japan_time(fields[name])
+    opens_at = fields.get("opens_at", current.opens_at if current else None)
+    closes_at = fields.get("closes_at", current.closes_at if current else None)
+    problems = window_problems(opens_at, closes_at)
+    if problems:
+        raise ValidationFailed(
+            next(iter(problems.values())),
+            details={name: [message] for name, message in problems.items()},
+        )
+    return fields
+
+
 def procedure_update(*, actor: Any, procedure: Procedure, **fields: Any) -> Procedure:
-    """Change the catalogue entry (titles, category, processing period, ...)."""
+    """Change the catalogue entry (titles, category, processing period, application
+    window, ...)."""
     _require_manager(actor, procedure)
     unknown = set(fields) - set(PROCEDURE_FIELDS)
     if unknown:
@@ -283,6 +311,7 @@ def procedure_update(*, actor: Any, procedure: Procedure, **fields: Any) -> Proc
     fields = _cleaned_search_words(fields)
     with transaction.atomic():
         locked = _locked_procedure(procedure)
+        fields = _window_checked(fields, locked)
         changed = {name: value for name, value in fields.items() if getattr(locked, name) != value}
         for name, value in changed.items():
             setattr(locked, name, value)
@@ -585,6 +614,13 @@ def procedure_export(*, procedure: Procedure, version: ProcedureVersion) -> dict
     for field in ("keywords", "readings"):
         if words := list(getattr(procedure, field)):
             entry[field] = words
+    window = {
+        name: iso_moment(moment)
+        for name in ("opens_at", "closes_at")
+        if (moment := getattr(procedure, name)) is not None
+    }
+    if window:
+        entry["application_window"] = window
     exemptions = []
     for exemption in procedure.exemptions.exclude(status=ExemptionStatus.REFUSED):
         record: dict[str, Any] = {
@@ -609,6 +645,34 @@ def procedure_export(*, procedure: Procedure, version: ProcedureVersion) -> dict
         document["exemptions"] = exemptions
     exchange_exported.announce(procedure=procedure, document=document)
     return document
+
+
+def _window_of(entry: dict[str, Any]) -> dict[str, datetime | None]:
+    """opens_at and closes_at of an exchange document's procedure (the schema has
+    checked their shape: ISO 8601 with an offset); a missing bound is no bound."""
+    window = entry.get("application_window") or {}
+    moments: dict[str, datetime | None] = {}
+    problems = []
+    for name in ("opens_at", "closes_at"):
+        text = window.get(name)
+        try:
+            moments[name] = datetime.fromisoformat(text) if text else None
+        except ValueError:
+            moments[name] = None
+            problems.append(
+                Problem(
+                    f"procedure.application_window.{name}",
+                    _("“%(value)s” is not a real date and time.") % {"value": text},
+                )
+            )
+    if not problems:
+        problems = [
+            Problem(f"procedure.application_window.{name}", message)
+            for name, message in window_problems(moments["opens_at"], moments["closes_at"]).items()
+        ]
+    if problems:
+        raise DefinitionInvalid(problems)
+    return moments
 
 
 def procedure_import(
@@ -654,6 +718,7 @@ def procedure_import(
         "identity_level": entry["identity_level"],
         "processing_days": entry["processing_days"],
         "annual_volume": entry.get("annual_volume", 0),
+        **_window_of(entry),
     }
     with transaction.atomic():
         existing = Procedure.objects.filter(code=entry["code"]).first()

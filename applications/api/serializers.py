@@ -176,7 +176,9 @@ class RevisionSerializer(serializers.Serializer):
 
 class NextStepSerializer(serializers.Serializer):
     code = serializers.CharField(
-        help_text="complete_draft, pay_fee, answer_correction, wait or download_result"
+        help_text="complete_draft, procedure_closed or procedure_not_yet_open (a draft "
+        "outside the procedure's application window: kept, but it cannot be submitted now), "
+        "pay_fee, answer_correction, wait or download_result"
     )
     message = serializers.CharField()
 

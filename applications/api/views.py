@@ -41,6 +41,10 @@ TAGS = ["applications (resident)"]
 
 NOT_FOUND = not_found("not yours")
 NOT_A_DRAFT = OpenApiResponse(description="not_a_draft: already submitted.")
+OUTSIDE_WINDOW = OpenApiResponse(
+    description="procedure_not_yet_open or procedure_closed: outside the procedure's "
+    "application window (`application_window` in the catalogue); a draft is kept as it is."
+)
 # An attached file is served with the media type of the kind its content was
 # checked to be (applications/uploads.py), so the schema lists each of them.
 ATTACHMENT_FILE = {
@@ -68,7 +72,12 @@ class ApplicationListView(generics.ListAPIView):
     @extend_schema(
         summary="Start an application (a draft)",
         request=ApplicationStartSerializer,
-        responses={201: ApplicationDetailSerializer, 400: INVALID, 404: NOT_FOUND},
+        responses={
+            201: ApplicationDetailSerializer,
+            400: INVALID,
+            404: NOT_FOUND,
+            409: OUTSIDE_WINDOW,
+        },
     )
     def post(self, request):
         serializer = ApplicationStartSerializer(data=request.data)
@@ -166,6 +175,7 @@ class ApplicationSubmitView(APIView):
                 description="identity_required: the procedure needs a verified identity."
             ),
             404: NOT_FOUND,
+            409: OUTSIDE_WINDOW,
         },
     )
     def post(self, request, pk: int):

@@ -21,6 +21,7 @@ from procedures.models import (
     LifeEvent,
     Principle,
 )
+from procedures.window import TOKYO, WindowState, accepting_applications
 
 DEFINITION_HELP = (
     "A version definition (form, fee, workflow, delivery, contact, result_document): "
@@ -48,6 +49,41 @@ class ProcedureFeeSummarySerializer(serializers.Serializer):
     methods = serializers.ListField(child=serializers.CharField(), help_text="Payment methods.")
 
 
+class JapanTimeField(serializers.DateTimeField):
+    """A moment read and written in Japan time (+09:00); one without an offset is
+    Japan time. A year the database could not hold is a 400, not a 500 (DRF's own
+    check of a naive moment in year 1 overflows)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(default_timezone=TOKYO, **kwargs)
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except OverflowError:
+            self.fail("overflow")
+
+
+WINDOW_BOUND_HELP = "ISO 8601 with an offset (a time without one is Japan time); null: no bound. "
+
+
+class ApplicationWindowSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(
+        choices=WindowState.choices,
+        help_text="Now: open, not_yet_open (before opens_at) or closed (from closes_at on). "
+        "Outside the window no application can be started or submitted (409 "
+        "procedure_not_yet_open or procedure_closed); cases already submitted go on.",
+    )
+    opens_at = JapanTimeField(
+        allow_null=True, help_text="Applications are taken from this moment; null: no bound."
+    )
+    closes_at = JapanTimeField(
+        allow_null=True,
+        help_text="Exclusive: from this moment on, none is taken (a window closing at "
+        "2027-05-01T00:00:00+09:00 takes applications until 30 April 23:59). Null: no bound.",
+    )
+
+
 class CatalogueProcedureSerializer(serializers.Serializer):
     """A procedure of the public catalogue with its published version, as
     prefetched by selectors.published_procedures() (`procedure.published`)."""
@@ -64,10 +100,20 @@ class CatalogueProcedureSerializer(serializers.Serializer):
     processing_days = serializers.IntegerField(help_text="Standard processing period.")
     fee = serializers.SerializerMethodField()
     version = serializers.SerializerMethodField(help_text="Number of the published version.")
+    application_window = serializers.SerializerMethodField(
+        help_text="When the procedure takes new applications."
+    )
 
     @staticmethod
     def _published(procedure):
         return procedure.published[0]
+
+    @extend_schema_field(ApplicationWindowSerializer)
+    def get_application_window(self, procedure) -> dict[str, Any]:
+        window = accepting_applications(procedure)
+        return ApplicationWindowSerializer(
+            {"state": window.state, "opens_at": window.opens_at, "closes_at": window.closes_at}
+        ).data
 
     @extend_schema_field(ProcedureFeeSummarySerializer)
     def get_fee(self, procedure) -> dict[str, Any]:
@@ -137,6 +183,18 @@ class ProcedureFieldsSerializer(serializers.Serializer):
         required=False,
         help_text="Estimated cases per year.",
     )
+    opens_at = JapanTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Applications are taken from this moment. " + WINDOW_BOUND_HELP,
+    )
+    closes_at = JapanTimeField(
+        required=False,
+        allow_null=True,
+        help_text="No application is started or submitted from this moment on (exclusive: "
+        "2027-05-01T00:00:00+09:00 takes applications until 30 April 23:59); cases already "
+        "submitted go on. Must be after opens_at (400 validation_failed). " + WINDOW_BOUND_HELP,
+    )
 
     def validate_life_events(self, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))  # each once, in the order given
@@ -178,6 +236,12 @@ class ManagedProcedureSerializer(serializers.Serializer):
     identity_level = serializers.CharField()
     processing_days = serializers.IntegerField()
     annual_volume = serializers.IntegerField()
+    opens_at = JapanTimeField(
+        allow_null=True, help_text="Start of the application window (Japan time); null: none."
+    )
+    closes_at = JapanTimeField(
+        allow_null=True, help_text="End of the application window, exclusive; null: none."
+    )
     status = serializers.CharField(help_text="active or retired.")
     draft_version = serializers.SerializerMethodField(help_text="Number of the draft, if any.")
     published_version = serializers.SerializerMethodField(

@@ -133,6 +133,7 @@ def test_anyone_lists_the_published_catalogue_without_logging_in(anonymous, org_
             "methods": ["card", "bank_transfer"],
         },
         "version": 1,
+        "application_window": {"state": "open", "opens_at": None, "closes_at": None},
     }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.validators import RegexValidator
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +16,24 @@ from accounts.permissions import Action, organizations_where
 from procedures.models import ANNUAL_VOLUME_MAX, Category, Filer, IdentityLevel, LifeEvent
 from procedures.search import analyser_readings
 from procedures.services import CODE_PATTERN, PROCEDURE_FIELDS
+from procedures.window import TOKYO, window_problems
+
+
+class JapanTimeField(forms.DateTimeField):
+    """A date and time typed (and shown) in Japan time, whatever the server's zone."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    default_error_messages = {
+        "invalid": _("Enter a date and time, for example 2027-04-01 0:00."),
+    }
+
+    def to_python(self, value: Any):
+        with timezone.override(TOKYO):
+            return super().to_python(value)
+
+    def prepare_value(self, value: Any):
+        with timezone.override(TOKYO):
+            return super().prepare_value(value)
 
 
 class WordListField(forms.CharField):
@@ -98,6 +117,23 @@ class ProcedureForm(forms.Form):
     annual_volume = forms.IntegerField(
         label=_("Estimated cases per year"), min_value=0, max_value=ANNUAL_VOLUME_MAX, initial=0
     )
+    opens_at = JapanTimeField(
+        label=_("Applications open at (Japan time)"),
+        required=False,
+        help_text=_(
+            "From this moment residents can start and submit applications. Leave empty to "
+            "take them as soon as a version is published."
+        ),
+    )
+    closes_at = JapanTimeField(
+        label=_("Applications close at (Japan time)"),
+        required=False,
+        help_text=_(
+            "From this moment no application can be started or submitted; cases already "
+            "submitted go on. To take applications through 30 April, enter 1 May 0:00: "
+            "residents read “until 30 April 23:59”. Leave empty for no deadline."
+        ),
+    )
 
     def __init__(self, *args: Any, actor: Any, creating: bool, procedure=None, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -116,6 +152,12 @@ class ProcedureForm(forms.Form):
         else:
             del self.fields["code"]
             del self.fields["organization"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name, problem in window_problems(data.get("opens_at"), data.get("closes_at")).items():
+            self.add_error(name, problem)
+        return data
 
     @classmethod
     def initial_from(cls, procedure) -> dict[str, Any]:
