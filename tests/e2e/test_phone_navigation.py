@@ -64,6 +64,9 @@ def _check_collapsed_page(page, url, path, action, problems):
     for what, selector in (("<h1>", "main h1"), ("main action", action)):
         if selector and not _within_first_screen(page.locator(selector).first):
             problems.append(f"{path}: the {what} is below the first screen")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > PHONE["width"]:
+        problems.append(f"{path}: {width}px wide")
 
 
 @pytest.mark.parametrize("language", ["ja", "en"])
