@@ -51,6 +51,7 @@ from applications.models import (
     CorrectionRequest,
     IssuedDocument,
 )
+from applications.selectors import resident_status_label
 from applications.sensitive_answers import masked_answers
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -282,7 +283,7 @@ def _application(
         },
         "version": application.version.number,
         "status": application.status,
-        "status_label": application.get_status_display(),
+        "status_label": resident_status_label(application),
         "created_at": _time(application.created_at),
         "updated_at": _time(application.updated_at),
         "submitted_at": _time(application.submitted_at),

@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from applications.models import Application, ApplicationEvent, ApplicationStatus
+from applications.models import Application, ApplicationEvent, ApplicationStatus, Decision
 from applications.sensitive_answers import reveal
 from applications.workflow import fee_settled
 from core.errors import NotFound
@@ -41,6 +41,25 @@ def resident_events(application: Application) -> QuerySet[ApplicationEvent]:
     """The timeline the resident sees: staff-only steps (claiming, assigning,
     recommending) are left out."""
     return application.events.filter(internal=False)
+
+
+# Once a decision is taken the resident reads the decision itself, in the words of
+# the result on their page ("Approved." / "Not approved.") and of the e-mail, and
+# whether its document has reached them. The staff's labels (ApplicationStatus)
+# name the workflow's states instead, where "Result issued" alone says neither.
+RESIDENT_DECISION_LABELS = {
+    (ApplicationStatus.APPROVED, Decision.APPROVE): _("Approved (result document not issued yet)"),
+    (ApplicationStatus.REJECTED, Decision.REJECT): _("Not approved (notice not issued yet)"),
+    (ApplicationStatus.RESULT_ISSUED, Decision.APPROVE): _("Approved (result sent)"),
+    (ApplicationStatus.RESULT_ISSUED, Decision.REJECT): _("Not approved (result sent)"),
+}
+
+
+def resident_status_label(application: Application) -> str:
+    """The status as the resident sees it on their pages, in the API and in their
+    data: the state's label, except after a decision (RESIDENT_DECISION_LABELS)."""
+    label = RESIDENT_DECISION_LABELS.get((application.status, application.decision))
+    return str(label) if label is not None else application.get_status_display()
 
 
 @dataclass(frozen=True)

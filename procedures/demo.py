@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from procedures.models import Procedure
+from procedures.selectors import published_procedures
 from procedures.services import (
     exemption_decide,
     exemption_request,
@@ -89,9 +90,10 @@ def seed_procedure(document: dict, organization=None) -> bool:
 
 
 def seed(results: dict) -> None:
-    created = [doc["procedure"]["code"] for doc in demo_documents() if seed_procedure(doc)]
-    out = results["stdout"]
-    total = Procedure.objects.count()
-    out.write(
-        f"Procedures: {len(created)} demo procedure(s) published now, {total} in the catalogue."
-    )
+    for document in demo_documents():
+        seed_procedure(document)
+    # What the public catalogue lists, not every Procedure row: later seeders add
+    # drafts (digitization's industrial-waste-license), which a count of all rows
+    # taken here missed on the first start and included on the next.
+    total = published_procedures().count()
+    results["stdout"].write(f"Procedures: {total} published in the catalogue.")

@@ -15,7 +15,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from applications.selectors import resident_events, resident_next_step
+from applications.selectors import resident_events, resident_next_step, resident_status_label
 from applications.sensitive_answers import masked_answers
 
 ANSWERS_HELP = (
@@ -196,13 +196,17 @@ class ApplicationSerializer(serializers.Serializer):
         help_text="draft, submitted, payment_pending, under_review, correction_requested, "
         "resubmitted, recommended, approved, rejected, result_issued or withdrawn."
     )
-    status_label = serializers.CharField(
-        source="get_status_display", help_text="In the requester's language."
+    status_label = serializers.SerializerMethodField(
+        help_text="In the requester's language; after a decision it names the decision and "
+        "whether its document has been issued, as the resident's pages do."
     )
     current_step = serializers.CharField(help_text="Key of the step last saved.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
+
+    def get_status_label(self, application) -> str:
+        return resident_status_label(application)
 
 
 class SubmittedLinksSerializer(serializers.Serializer):

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.test import override_settings
 
@@ -82,3 +84,22 @@ def test_every_page_links_the_icon_and_favicon_ico_finds_it(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("/img/favicon.svg")
+
+
+@pytest.mark.parametrize("language, label", [("ja", "メニュー"), ("en", "Menu")])
+def test_the_navigation_has_a_menu_button_that_controls_its_links(
+    client, settings, language, label
+):
+    """The phone menu (static/js/site-menu.js): a real button, collapsed by default,
+    naming the list it shows and hides; the script is a static file, not inline."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    page = client.get("/procedures/").content.decode()
+    button = re.search(r'<button type="button" class="menu-button"[^>]*>(.*?)</button>', page, re.S)
+    assert button is not None
+    assert 'aria-expanded="false"' in button.group(0)
+    assert 'aria-controls="primary-nav-links"' in button.group(0)
+    assert label in button.group(1)
+    assert '<ul id="primary-nav-links">' in page
+    assert button.start() < page.index('id="primary-nav-links"')  # the links follow it
+    assert '<script src="/static/js/site-menu.js"></script>' in page
+    assert "<script>" not in page

@@ -2,6 +2,7 @@
 translated in both catalogues, nothing is fuzzy, and no message in the code is
 missing from them."""
 
+import gettext
 import os
 import shutil
 import subprocess
@@ -68,3 +69,28 @@ def test_no_message_in_the_code_is_missing_from_the_catalogues(tmp_path):
         catalogued = _msgids(ROOT / "locale" / language / "LC_MESSAGES" / "django.po")
         missing = sorted(in_code - catalogued)
         assert not missing, f"{language}: run makemessages and translate: {missing[:10]}"
+
+
+def test_revenue_stamps_are_called_shuunyuu_shoushi_throughout_the_japanese_catalogue(tmp_path):
+    """The fee method `revenue_stamp` is 収入証紙 (a local government's stamp), never
+    収入印紙 (the national one) on another page (docs/payments.md, Terms)."""
+    compiled = tmp_path / "django.mo"
+    catalogue = ROOT / "locale" / "ja" / "LC_MESSAGES" / "django.po"
+    subprocess.run(["msgfmt", "-o", str(compiled), str(catalogue)], check=True)
+    with compiled.open("rb") as handle:
+        messages = gettext.GNUTranslations(handle)._catalog
+    national = [msgid for msgid, text in messages.items() if "収入印紙" in text]
+    assert national == []
+    about_stamps = {
+        msgid: text
+        for msgid, text in messages.items()
+        if isinstance(msgid, str) and "revenue stamp" in msgid.lower()
+    }
+    assert len(about_stamps) >= 5
+    assert all("収入証紙" in text for text in about_stamps.values()), about_stamps
+    # Nor in the Japanese that is not in the catalogue: templates and demo procedures.
+    for folder, pattern in (("templates", "*.html"), ("procedures/demo", "*.json")):
+        for path in (ROOT / folder).rglob(pattern):
+            if path.name == "payment_receipt.html":
+                continue  # names 収入印紙 for stamp duty, which a receipt does not need
+            assert "収入印紙" not in path.read_text(encoding="utf-8"), path
