@@ -720,7 +720,8 @@ def test_adding_a_field_asks_for_its_type_first_and_opens_its_settings(
     assert b'name="type" value="choice"' in chooser.content
     assert b'name="label_ja"' not in chooser.content
     form = admin_client.get(f"{url}?type=choice").content.decode()
-    assert '<details class="builder-details" open>\n      <summary>Options' in form
+    current = form[form.index('data-settings-slot="current"') : form.index("data-other-settings")]
+    assert 'name="choices"' in current and 'name="min_length"' not in current
     assert 'value="choice" selected' in form
 
 
