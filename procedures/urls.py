@@ -59,6 +59,7 @@ urlpatterns = [
     ),
     path("<slug:code>/field-preview/", previews.field_preview_view, name="field_preview"),
     path("<slug:code>/fee/", sections.fee_edit_view, name="fee_edit"),
+    path("<slug:code>/fee-example/", previews.fee_example_view, name="fee_example"),
     path("<slug:code>/workflow/", sections.workflow_edit_view, name="workflow_edit"),
     path("<slug:code>/json/", sections.definition_json_view, name="json_edit"),
     path(

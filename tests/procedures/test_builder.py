@@ -588,10 +588,11 @@ def test_moving_removing_and_editing_fee_and_workflow_through_the_pages(
             "amount": "2000",
             "due": "before_review",
             "methods": ["card", "cash"],
-            "waiver_op": "equals",
-            "waiver_label_ja": "生活保護受給者",
-            "waiver_field": "kind",
-            "waiver_value": "person",
+            "waiver_count": "1",
+            "waiver_0_op": "equals",
+            "waiver_0_label_ja": "生活保護受給者",
+            "waiver_0_field": "kind",
+            "waiver_0_value": "person",
         },
     )
     assert response.status_code == 302

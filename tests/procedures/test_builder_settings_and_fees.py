@@ -1,5 +1,6 @@
 """The builder's field page (each type's own settings, the preview rendered by the
-form engine), with and without the page script."""
+form engine) and fee page (rules and waivers as inputs, the example amount, the
+services' problems next to their input), with and without the page scripts."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import pytest
 from django.template.loader import render_to_string
 
 from accounts.models import Role
-from procedures.form_engine import html
+from procedures import services
+from procedures.builder.forms.fee import FeeForm
+from procedures.fees import fee_amount, fee_breakdown
+from procedures.form_engine import engine, html
 from tests.procedures.test_builder import (
     DEFINITION,
     _create,
@@ -316,7 +320,7 @@ def test_the_field_page_shows_the_saved_field_and_without_script_previews_what_w
 # --- Permissions of the new pages -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["field-preview/?type=text"])
+@pytest.mark.parametrize("path", ["field-preview/?type=text", "fee-example/?kind=fixed"])
 def test_the_preview_pages_are_the_managers_only(client, procedure, org_tree, path):
     assert client.get(BASE + path).status_code == 302  # to the login page
     for organization, role in (
@@ -330,5 +334,310 @@ def test_the_preview_pages_are_the_managers_only(client, procedure, org_tree, pa
 
 
 def test_the_manager_opens_the_preview_pages(admin_client, procedure):
-    for path in ("field-preview/?type=text",):
+    for path in ("field-preview/?type=text", "fee-example/?kind=fixed"):
         assert admin_client.get(BASE + path).status_code == 200
+
+
+# --- The fee form ------------------------------------------------------------------------------
+
+ROUND_TRIP_FEES = [
+    {"kind": "none"},
+    {"kind": "fixed", "amount": 18300, "due": "before_review", "methods": ["card", "qr_code"]},
+    {
+        "kind": "per_item",
+        "unit_amount": 400,
+        "item_field": "copies",
+        "due": "on_approval",
+        "methods": ["bank_transfer"],
+        "waivers": [
+            {
+                "condition": {"field": "kind", "op": "equals", "value": "person"},
+                "label": {"ja": "生活保護受給世帯", "en": "Households on public assistance"},
+            }
+        ],
+    },
+    {
+        "kind": "computed",
+        "amount": 1000,
+        "rules": [
+            {"condition": {"field": "copies", "op": "gt", "value": 1}, "amount": 300},
+            {
+                "condition": {
+                    "any": [
+                        {"field": "kind", "op": "equals", "value": "business"},
+                        {"field": "full_name", "op": "filled"},
+                    ]
+                },
+                "amount": 500,
+                "label": {"ja": "法人加算", "en": "Corporate surcharge"},
+            },
+        ],
+        "waivers": [
+            {
+                "condition": {"not": {"field": "copies", "op": "gte", "value": 1}},
+                "label": {"ja": "部数なし"},
+            }
+        ],
+        "due": "before_review",
+        "methods": ["card", "convenience_store"],
+    },
+]
+
+
+def _set_fee(admin, fee):
+    draft = _draft("food-permit")
+    services.version_update(actor=admin, version=draft, definition={**draft.definition, "fee": fee})
+
+
+@pytest.mark.parametrize("fee", ROUND_TRIP_FEES, ids=[fee["kind"] for fee in ROUND_TRIP_FEES])
+def test_the_fee_form_round_trips_to_the_same_json(admin_client, admin, procedure, fee):
+    _set_fee(admin, fee)
+    page = admin_client.get(f"{BASE}fee/")
+    assert page.status_code == 200
+    # Enter presses the first button of a form: saving, not adding or removing a row.
+    form = page.content.decode().split('id="fee-form"', 1)[1]
+    assert re.match(r'[^<]*(<(?!button)[^>]*>[^<]*)*<button type="submit" name="save"', form)
+    data = {**_post_data(page, "fee-form"), "save": ["1"]}
+    response = admin_client.post(f"{BASE}fee/", data)
+    assert response.status_code == 302, _fragment(response)[:2000]
+    assert _draft("food-permit").definition["fee"] == fee
+
+
+def test_the_fee_inputs_keep_only_what_the_kind_takes(admin_client, admin, procedure):
+    response = admin_client.post(
+        f"{BASE}fee/",
+        {
+            "kind": "fixed",
+            "amount": "500",
+            "unit_amount": "400",
+            "item_field": "copies",
+            "methods": ["card"],
+            "rule_count": "1",
+            "rule_0_amount": "300",
+            "rule_0_field": "copies",
+            "rule_0_op": "gt",
+            "rule_0_value": "1",
+        },
+    )
+    assert response.status_code == 302
+    assert _draft("food-permit").definition["fee"] == {
+        "kind": "fixed",
+        "amount": 500,
+        "due": "before_review",
+        "methods": ["card"],
+    }
+
+
+def test_invalid_fee_input_is_shown_next_to_its_input_and_nothing_typed_is_lost(
+    admin_client, admin, procedure
+):
+    before = _draft("food-permit").definition["fee"]
+    response = admin_client.post(
+        f"{BASE}fee/",
+        {
+            "kind": "computed",
+            "amount": "1000",
+            "methods": ["card"],
+            "rule_count": "2",
+            "rule_0_label_ja": "2部目以降",
+            "rule_0_amount": "-5",
+            "rule_0_field": "copies",
+            "rule_0_op": "gt",
+            "rule_0_value": "1",
+            "rule_1_label_ja": "法人加算",
+            "rule_1_amount": "500",
+            "rule_1_op": "equals",
+            "waiver_count": "1",
+            "waiver_0_label_en": "Households on public assistance",
+            "waiver_0_field": "kind",
+            "waiver_0_op": "equals",
+            "waiver_0_value": "nobody",
+        },
+    )
+    assert response.status_code == 400
+    assert "greater than or equal to 0" in _errors_of(response, "id_rule_0_amount")
+    assert "Choose when the rule applies." in _errors_of(response, "id_rule_1_field")
+    assert "Enter the Japanese text too" in _errors_of(response, "id_waiver_0_label_ja")
+    assert "Not an option of this field: nobody" in _errors_of(response, "id_waiver_0_value")
+    posted = _post_data(response, "fee-form")
+    assert posted["rule_0_label_ja"] == ["2部目以降"]
+    assert posted["rule_0_amount"] == ["-5"]
+    assert posted["rule_1_label_ja"] == ["法人加算"]
+    assert posted["waiver_0_label_en"] == ["Households on public assistance"]
+    assert posted["waiver_0_value"] == ["nobody"]
+    assert posted["kind"] == ["computed"]
+    # The summary names the row of each problem.
+    assert "Rule 2: question" in _fragment(response)
+    assert _draft("food-permit").definition["fee"] == before
+
+
+def test_the_services_problems_of_the_fee_are_shown_next_to_their_input(admin_client, procedure):
+    response = admin_client.post(f"{BASE}fee/", {"kind": "fixed"})
+    assert response.status_code == 400
+    assert "A fixed fee needs an amount." in _errors_of(response, "id_amount")
+    assert "Choose at least one payment method." in _errors_of(response, "id_methods")
+    # A combined condition (kept from the JSON) that reads a field the form lacks,
+    # after an empty row: the message goes to the row it came from.
+    response = admin_client.post(
+        f"{BASE}fee/",
+        {
+            "kind": "per_item",
+            "unit_amount": "400",
+            "item_field": "copies",
+            "methods": ["card"],
+            "waiver_count": "2",
+            "waiver_0_op": "equals",
+            "waiver_1_label_ja": "存在しない項目",
+            "waiver_1_combined": '{"any": [{"field": "ghost", "op": "filled"}]}',
+            "waiver_1_keep": "on",
+        },
+    )
+    assert response.status_code == 400
+    assert _errors_of(response, "id_waiver_0_field") == ""
+    assert "The fee refers to “ghost”, which is not a field." in _errors_of(
+        response, "id_waiver_1_field"
+    )
+    assert _draft("food-permit").definition["fee"] == {"kind": "none"}
+
+
+def test_the_fee_is_saved_only_without_the_problems_publishing_would_refuse(admin, procedure):
+    with pytest.raises(services.DefinitionInvalid) as refusal:
+        services.version_fee_update(
+            actor=admin,
+            version=_draft("food-permit"),
+            fee={"kind": "per_item", "unit_amount": 400, "item_field": "full_name"},
+        )
+    assert [problem["path"] for problem in refusal.value.details] == [
+        "version.fee.item_field",
+        "version.fee.methods",
+    ]
+
+
+def test_adding_and_removing_rows_keeps_every_value_and_saves_nothing(admin_client, procedure):
+    typed = {
+        "kind": "computed",
+        "amount": "abc",  # not valid yet: kept as typed, no error shown yet
+        "rule_count": "2",
+        "rule_0_label_ja": "一件目",
+        "rule_0_amount": "100",
+        "rule_0_field": "copies",
+        "rule_0_op": "gt",
+        "rule_0_value": "1",
+        "rule_1_label_ja": "二件目",
+        "rule_1_amount": "200",
+        "rule_1_field": "kind",
+        "rule_1_op": "equals",
+        "rule_1_value": "business",
+    }
+    added = admin_client.post(f"{BASE}fee/", {**typed, "add_rule": "1"})
+    assert added.status_code == 200
+    assert "There is a problem" not in added.content.decode()
+    posted = _post_data(added, "fee-form")
+    assert posted["rule_count"] == ["3"] and posted["amount"] == ["abc"]
+    assert posted["rule_1_label_ja"] == ["二件目"] and posted["rule_2_label_ja"] == [""]
+    assert re.search(r'name="rule_2_label_ja"[^>]*autofocus', added.content.decode())
+
+    removed = admin_client.post(f"{BASE}fee/", {**typed, "remove_rule": "0"})
+    posted = _post_data(removed, "fee-form")
+    assert posted["rule_count"] == ["1"]
+    assert posted["rule_0_label_ja"] == ["二件目"]
+    assert posted["rule_0_field"] == ["kind"] and posted["rule_0_value"] == ["business"]
+    assert _draft("food-permit").definition["fee"] == {"kind": "none"}
+
+
+def test_the_json_view_saves_the_fee_and_shows_its_problems_next_to_it(admin_client, procedure):
+    response = admin_client.post(
+        f"{BASE}fee/",
+        {"kind": "none", "fee_json": '{"kind": "fixed", "amount": 300}', "save_json": "1"},
+    )
+    assert response.status_code == 400
+    assert "fee.methods: Choose at least one payment method." in _errors_of(response, "id_fee_json")
+    assert '"amount": 300' in unescape(response.content.decode())  # the JSON as typed
+    response = admin_client.post(f"{BASE}fee/", {"fee_json": "[1", "save_json": "1"})
+    assert "This is not valid JSON" in _errors_of(response, "id_fee_json")
+    fee = {"kind": "fixed", "amount": 300, "methods": ["card"]}
+    response = admin_client.post(
+        f"{BASE}fee/", {"fee_json": '{"kind": "fixed", "amount": 300, "methods": ["card"]}',
+                        "save_json": "1"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    assert _draft("food-permit").definition["fee"] == fee
+
+
+# --- The example amount -------------------------------------------------------------------
+
+
+def test_the_example_of_a_per_item_fee_counts_two_items_until_told_otherwise(
+    admin_client, admin, procedure
+):
+    query = {"kind": "per_item", "unit_amount": "400", "item_field": "copies", "methods": "card"}
+    example = _fragment(admin_client.get(f"{BASE}fee-example/", query))
+    assert "Fee: 800 yen" in example
+    assert "If “Copies” is 2: 400 yen × 2 copies = 800 yen" in example
+    example = _fragment(admin_client.get(f"{BASE}fee-example/", {**query, "f.copies": "25"}))
+    assert "If “Copies” is 25: 400 yen × 25 copies = 10,000 yen" in example
+    # In Japanese, for an admin who reads Japanese.
+    admin.preferred_language = "ja"
+    admin.save(update_fields=["preferred_language"])
+    response = admin_client.get(f"{BASE}fee-example/", {**query, "f.copies": "3"})
+    assert "「請求部数」が3の場合: 400円 × 3通 = 1,200円" in _fragment(response)
+
+
+def test_the_example_shows_the_rules_and_waivers_that_apply(admin_client, procedure):
+    query = {
+        "kind": "computed",
+        "amount": "1000",
+        "methods": "card",
+        "rule_count": "1",
+        "rule_0_label_ja": "2部目以降",
+        "rule_0_amount": "300",
+        "rule_0_field": "copies",
+        "rule_0_op": "gt",
+        "rule_0_value": "1",
+        "waiver_count": "1",
+        "waiver_0_label_ja": "個人",
+        "waiver_0_field": "kind",
+        "waiver_0_op": "equals",
+        "waiver_0_value": "person",
+    }
+    response = admin_client.get(f"{BASE}fee-example/", {**query, "f.copies": "2"})
+    example = _fragment(response)
+    assert "Fee: 1,300 yen Base fee: 1,000 yen 2部目以降: 300 yen" in example
+    # The example's answers are the form engine's inputs of the fields the fee reads.
+    page = response.content.decode()
+    assert 'data-keys="copies kind"' in page and 'name="f.kind" id="f-kind-person"' in page
+    waived = _fragment(admin_client.get(f"{BASE}fee-example/", {**query, "f.kind": "person"}))
+    assert "Fee: 0 yen" in waived and "Waived (個人): −1,000 yen" in waived
+    nothing = _fragment(admin_client.get(f"{BASE}fee-example/", {**query, "f.copies": "1"}))
+    assert "Fee: 1,000 yen Base fee: 1,000 yen No rule applies to these answers." in nothing
+    # An example answer the form engine refuses gets its message, as on a resident's page.
+    refused = _fragment(admin_client.get(f"{BASE}fee-example/", {**query, "f.copies": "x"}))
+    assert "Enter a whole number" in refused or "whole number" in refused
+
+
+def test_the_example_says_what_keeps_the_fee_from_being_saved(admin_client, procedure):
+    example = _fragment(admin_client.get(f"{BASE}fee-example/", {"kind": "fixed", "amount": "-1"}))
+    assert "The example appears once the fee is complete" in example
+    assert "greater than or equal to 0" in example
+    example = _fragment(admin_client.get(f"{BASE}fee-example/", {"kind": "fixed", "amount": "9"}))
+    assert "Fee: 9 yen" in example and "Choose at least one payment method." in example
+
+
+def test_the_example_amount_is_the_fee_a_filing_is_charged(procedure):
+    """The example and a filing go through the same fee_amount, on answers the
+    form engine cleaned."""
+    definition = _draft("food-permit").definition
+    fee = ROUND_TRIP_FEES[3]
+    form = FeeForm(
+        None, fee=fee, form_fields=definition["form"]["steps"][0]["fields"]
+    )  # the page as opened
+    assert form.example_keys() == ["copies", "kind", "full_name"]
+    for answers, expected in (
+        ({"copies": "1"}, 1000),
+        ({"copies": "3"}, 1300),
+        ({"copies": "3", "kind": "business"}, 1800),
+        ({"copies": "0"}, 0),  # waived: no copy
+    ):
+        cleaned = engine.validate(definition["form"], answers).data
+        assert fee_amount(fee, cleaned) == expected
+        assert fee_breakdown(fee, cleaned).total == expected

@@ -1,7 +1,8 @@
 """The small pages the builder's scripts fetch while an admin types: a field as
-residents will see it. They read the draft (else the published version) of a
-procedure the admin manages, change nothing, and answer with an HTML fragment;
-without script the field page shows the same fragment when it is sent."""
+residents will see it, and the fee of an example filing. Both read the draft
+(else the published version) of a procedure the admin manages, change nothing,
+and answer with an HTML fragment; without script the field and fee pages show
+the same fragments when they are sent."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from django.views.decorators.http import require_safe
 
 from procedures import selectors
 from procedures.builder import lookup
+from procedures.builder.forms.fee import FeeForm
 from procedures.builder.forms.fields import FieldForm
 from procedures.builder.previews import field_preview
 from procedures.builder.views.common import managed_procedure, specs_by_key
+from procedures.builder.views.sections import fee_example_of, top_level_fields
 from procedures.models import Procedure, ProcedureVersion
 
 
@@ -50,3 +53,20 @@ def field_preview_view(request: HttpRequest, code: str) -> HttpResponse:
     sub_fields = current.get("fields") if current and spec.get("type") == "group" else None
     preview = field_preview(spec, definition=definition, sub_fields=sub_fields)
     return render(request, "procedures/builder/_field_preview.html", {"preview": preview})
+
+
+@login_required
+@require_safe
+def fee_example_view(request: HttpRequest, code: str) -> HttpResponse:
+    """The example of the fee the fee form's inputs (in the query) describe: the
+    amount for the example's answers, computed as a filing's fee is, or the
+    problems that keep the fee from being saved."""
+    procedure = managed_procedure(request, code)
+    version = previewed_version(procedure)
+    form = FeeForm(
+        request.GET,
+        fee=version.definition.get("fee", {"kind": "none"}),
+        form_fields=top_level_fields(version.definition),
+    )
+    example = fee_example_of(form, version, request.GET)
+    return render(request, "procedures/builder/_fee_example.html", {"example": example})
