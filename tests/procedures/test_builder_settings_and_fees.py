@@ -467,7 +467,7 @@ def test_invalid_fee_input_is_shown_next_to_its_input_and_nothing_typed_is_lost(
     assert posted["waiver_0_value"] == ["nobody"]
     assert posted["kind"] == ["computed"]
     # The summary names the row of each problem.
-    assert "Rule 2: question" in _fragment(response)
+    assert "Question of rule 2: Choose when the rule applies." in _fragment(response)
     assert _draft("food-permit").definition["fee"] == before
 
 

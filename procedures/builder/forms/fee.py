@@ -235,15 +235,15 @@ class FeeForm(ConditionMixin, forms.Form):
         # The error summary lists every row's inputs: name the row in their labels.
         labels = (
             {
-                "field": _("Rule %(number)d: question"),
-                "op": _("Rule %(number)d: operator"),
-                "value": _("Rule %(number)d: value"),
+                "field": _("Question of rule %(number)d"),
+                "op": _("Operator of rule %(number)d"),
+                "value": _("Value of rule %(number)d"),
             }
             if row == RULE
             else {
-                "field": _("Waiver %(number)d: question"),
-                "op": _("Waiver %(number)d: operator"),
-                "value": _("Waiver %(number)d: value"),
+                "field": _("Question of waiver %(number)d"),
+                "op": _("Operator of waiver %(number)d"),
+                "value": _("Value of waiver %(number)d"),
             }
         )
         for part, label in labels.items():
