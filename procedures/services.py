@@ -31,6 +31,7 @@ from core.errors import Conflict, DomainError, NotFound, PermissionDenied, Valid
 from procedures.form_engine.definition import (
     Problem,
     document_problems,
+    fee_problems,
     schema_problems,
     version_problems,
 )
@@ -414,6 +415,27 @@ def version_update(*, actor: Any, version: ProcedureVersion, definition: dict) -
             data={"version": locked.number},
         )
     return locked
+
+
+def version_fee_problems(*, version: ProcedureVersion, fee: dict) -> list[Problem]:
+    """What publishing would find wrong with this fee on this draft's form (an
+    amount, the field counting the items, a payment method, fields its rules and
+    waivers read), after the format's schema."""
+    _check_version_schema({**version.definition, "fee": fee})
+    return fee_problems(fee, version.definition.get("form", {}), root="version.fee")
+
+
+def version_fee_update(*, actor: Any, version: ProcedureVersion, fee: dict) -> ProcedureVersion:
+    """Replace a draft's fee from the fee page. Unlike an edit of a single field,
+    the page edits the fee as a whole, so it is saved only complete: without any
+    of the problems publishing would refuse (version_fee_problems)."""
+    _require_manager(actor, version.procedure)
+    problems = version_fee_problems(version=version, fee=fee)
+    if problems:
+        raise DefinitionInvalid(problems)
+    return version_update(
+        actor=actor, version=version, definition={**version.definition, "fee": fee}
+    )
 
 
 def version_problems_of(version: ProcedureVersion) -> list[Problem]:

@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from procedures.builder.views import editor, fields, preview, procedure, publish, sections, steps
+from procedures.builder.views import (
+    editor,
+    fields,
+    preview,
+    previews,
+    procedure,
+    publish,
+    sections,
+    steps,
+)
 
 app_name = "procedures"
 
@@ -48,7 +57,9 @@ urlpatterns = [
         fields.field_remove_view,
         name="subfield_remove",
     ),
+    path("<slug:code>/field-preview/", previews.field_preview_view, name="field_preview"),
     path("<slug:code>/fee/", sections.fee_edit_view, name="fee_edit"),
+    path("<slug:code>/fee-example/", previews.fee_example_view, name="fee_example"),
     path("<slug:code>/workflow/", sections.workflow_edit_view, name="workflow_edit"),
     path("<slug:code>/json/", sections.definition_json_view, name="json_edit"),
     path(

@@ -186,6 +186,8 @@ MATRIX = [
     ),
     ("/manage/procedures/health-permit/", BUILDER_OBJECT),
     ("/manage/procedures/health-permit/export/", BUILDER_OBJECT),
+    ("/manage/procedures/health-permit/field-preview/?type=text", BUILDER_OBJECT),
+    ("/manage/procedures/health-permit/fee-example/?kind=fixed", BUILDER_OBJECT),
     (
         "/api/v1/manage/procedures/health-permit/",
         {

@@ -237,15 +237,17 @@ def fee_problems(fee: dict, form: dict, *, root: str = "version.fee") -> list[Pr
         problems.append(Problem(f"{root}.rules", _("A computed fee needs a base amount or rules.")))
     if kind != "none" and not fee.get("methods"):
         problems.append(Problem(f"{root}.methods", _("Choose at least one payment method.")))
-    conditions = [rule["condition"] for rule in fee.get("rules", [])] + [
-        waiver["condition"] for waiver in fee.get("waivers", [])
+    conditions = [
+        (f"{root}.{name}.{index}.condition", item["condition"])
+        for name in ("rules", "waivers")
+        for index, item in enumerate(fee.get(name, []))
     ]
-    for condition in conditions:
+    for path, condition in conditions:
         for key in referenced_fields(condition):
             if key not in fields:
                 problems.append(
                     Problem(
-                        root, _("The fee refers to “%(key)s”, which is not a field.") % {"key": key}
+                        path, _("The fee refers to “%(key)s”, which is not a field.") % {"key": key}
                     )
                 )
     return problems

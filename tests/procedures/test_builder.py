@@ -588,10 +588,11 @@ def test_moving_removing_and_editing_fee_and_workflow_through_the_pages(
             "amount": "2000",
             "due": "before_review",
             "methods": ["card", "cash"],
-            "waiver_op": "equals",
-            "waiver_label_ja": "生活保護受給者",
-            "waiver_field": "kind",
-            "waiver_value": "person",
+            "waiver_count": "1",
+            "waiver_0_op": "equals",
+            "waiver_0_label_ja": "生活保護受給者",
+            "waiver_0_field": "kind",
+            "waiver_0_value": "person",
         },
     )
     assert response.status_code == 302
@@ -720,7 +721,8 @@ def test_adding_a_field_asks_for_its_type_first_and_opens_its_settings(
     assert b'name="type" value="choice"' in chooser.content
     assert b'name="label_ja"' not in chooser.content
     form = admin_client.get(f"{url}?type=choice").content.decode()
-    assert '<details class="builder-details" open>\n      <summary>Options' in form
+    current = form[form.index('data-settings-slot="current"') : form.index("data-other-settings")]
+    assert 'name="choices"' in current and 'name="min_length"' not in current
     assert 'value="choice" selected' in form
 
 

@@ -563,8 +563,14 @@ def test_fee_rules_and_waivers_may_only_refer_to_fields_of_the_form():
     }
     problems = definition.fee_problems(fee, fee_form())
     assert [problem.as_dict() for problem in problems] == [
-        {"path": "version.fee", "message": "The fee refers to “ghost”, which is not a field."},
-        {"path": "version.fee", "message": "The fee refers to “phantom”, which is not a field."},
+        {
+            "path": "version.fee.rules.0.condition",
+            "message": "The fee refers to “ghost”, which is not a field.",
+        },
+        {
+            "path": "version.fee.waivers.0.condition",
+            "message": "The fee refers to “phantom”, which is not a field.",
+        },
     ]
 
 

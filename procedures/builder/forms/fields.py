@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -20,8 +19,8 @@ from procedures.builder.forms.common import (
     text_value,
 )
 from procedures.builder.forms.conditions import ConditionMixin
-from procedures.form_engine.definition import PREFILL_TYPES, definition_schema
-from procedures.form_engine.numbers import DEFAULT_INTEGER_DISPLAY
+from procedures.builder.forms.field_settings import FILE_TYPES, SETTINGS, settings_of
+from procedures.form_engine.definition import PREFILL_TYPES
 
 FIELD_TYPE_LABELS = {
     "text": _("Text (one line)"),
@@ -42,17 +41,6 @@ FIELD_TYPE_LABELS = {
     "corporate_number": _("Corporate Number"),
     "group": _("Repeating group"),
 }
-FILE_TYPES = [
-    (kind, kind.upper())
-    for kind in definition_schema()["$defs"]["field"]["properties"]["accept"]["items"]["enum"]
-]
-# How a whole number is shown; blank is the format's default, a quantity.
-DISPLAY_CHOICES = [
-    ("", _("Quantity: 1,234 (the default)")),
-    ("year", _("Year: 2025 (no separators)")),
-    ("code", _("Code: 1234 (digits only)")),
-    ("amount", _("Amount of money: 1,234 yen")),
-]
 PREFILL_CHOICES = [
     ("", _("No")),
     ("identity.full_name", _("Name")),
@@ -60,48 +48,6 @@ PREFILL_CHOICES = [
     ("identity.birth_date", _("Date of birth")),
     ("identity.address", _("Address")),
 ]
-
-# Which settings apply to which field type (all types: key, type, label, help,
-# required, condition, required_if).
-TYPE_ATTRIBUTES: dict[str, frozenset[str]] = {
-    "text": frozenset({"min_length", "max_length", "pattern", "pattern_message"}),
-    "textarea": frozenset({"min_length", "max_length", "pattern", "pattern_message"}),
-    "integer": frozenset({"min", "max", "display"}),
-    "decimal": frozenset({"min", "max", "decimal_places"}),
-    "date": frozenset({"min_date", "max_date"}),
-    "choice": frozenset({"choices"}),
-    "multi_choice": frozenset({"choices", "min_choices", "max_choices"}),
-    "file": frozenset({"accept", "max_size_mb", "max_files", "paper_original_required"}),
-    "group": frozenset({"min_items", "max_items"}),
-}
-# Form inputs holding each type-specific setting.
-ATTRIBUTE_INPUTS = {
-    "min_length": ["min_length"],
-    "max_length": ["max_length"],
-    "pattern": ["pattern"],
-    "pattern_message": ["pattern_message_ja", "pattern_message_en"],
-    "min": ["min"],
-    "max": ["max"],
-    "decimal_places": ["decimal_places"],
-    "display": ["display"],
-    "min_date": ["min_date"],
-    "max_date": ["max_date"],
-    "choices": ["choices"],
-    "min_choices": ["min_choices"],
-    "max_choices": ["max_choices"],
-    "accept": ["accept"],
-    "max_size_mb": ["max_size_mb"],
-    "max_files": ["max_files"],
-    "paper_original_required": ["paper_original_required"],
-    "min_items": ["min_items"],
-    "max_items": ["max_items"],
-}
-
-
-def _number(value: Decimal | None) -> int | float | None:
-    if value is None:
-        return None
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _date_bound(value: str) -> str:
@@ -149,16 +95,6 @@ def parse_choices(text: str) -> list[dict[str, Any]]:
     return choices
 
 
-def format_choices(choices: list[dict]) -> str:
-    lines = []
-    for choice in choices or []:
-        ja, en = text_parts(choice.get("label"))
-        lines.append(
-            "|".join([choice.get("value", ""), ja, en] if en else [choice.get("value", ""), ja])
-        )
-    return "\n".join(lines)
-
-
 def _type_choices(in_group: bool) -> list[tuple[str, Any]]:
     types = [kind for kind in lookup.field_types() if not (in_group and kind == "group")]
     return [(kind, FIELD_TYPE_LABELS.get(kind, kind)) for kind in types]
@@ -175,6 +111,15 @@ class FieldTypeForm(forms.Form):
     def __init__(self, *args: Any, in_group: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["type"].choices = _type_choices(in_group)
+
+
+# How a whole number is shown; blank is the format's default, a quantity.
+DISPLAY_CHOICES = [
+    ("", _("Quantity: 1,234 (the default)")),
+    ("year", _("Year: 2025 (no separators)")),
+    ("code", _("Code: 1234 (digits only)")),
+    ("amount", _("Amount of money: 1,234 yen")),
+]
 
 
 class FieldForm(ConditionMixin, forms.Form):
@@ -317,7 +262,6 @@ class FieldForm(ConditionMixin, forms.Form):
     def initial_from(spec: dict) -> dict[str, Any]:
         label_ja, label_en = text_parts(spec.get("label"))
         help_ja, help_en = text_parts(spec.get("help"))
-        message_ja, message_en = text_parts(spec.get("pattern_message"))
         initial = {
             "key": spec.get("key"),
             "type": spec.get("type"),
@@ -326,34 +270,10 @@ class FieldForm(ConditionMixin, forms.Form):
             "help_ja": help_ja,
             "help_en": help_en,
             "required": bool(spec.get("required")),
-            "pattern_message_ja": message_ja,
-            "pattern_message_en": message_en,
-            "choices": format_choices(spec.get("choices", [])),
-            "accept": list(spec.get("accept", [])),
-            "paper_original_required": bool(spec.get("paper_original_required")),
-            "prefill": spec.get("prefill", ""),
-            "display": ""
-            if spec.get("display") == DEFAULT_INTEGER_DISPLAY
-            else spec.get("display", ""),
         }
-        for name in (
-            "min_length",
-            "max_length",
-            "pattern",
-            "min",
-            "max",
-            "decimal_places",
-            "min_date",
-            "max_date",
-            "min_choices",
-            "max_choices",
-            "max_size_mb",
-            "max_files",
-            "min_items",
-            "max_items",
-        ):
-            if spec.get(name) is not None:
-                initial[name] = spec[name]
+        for setting in SETTINGS:
+            if spec.get(setting.name) is not None:
+                initial.update(setting.initial(spec[setting.name]))
         return initial
 
     def clean_min_date(self) -> str:
@@ -386,11 +306,10 @@ class FieldForm(ConditionMixin, forms.Form):
         data["required_if"] = self.clean_condition("required_if")
         kind = data.get("type")
         if kind:
-            applicable = TYPE_ATTRIBUTES.get(kind, frozenset())
-            for attribute, inputs in ATTRIBUTE_INPUTS.items():
-                if attribute in applicable:
+            for setting in SETTINGS:
+                if setting.applies_to(kind):
                     continue
-                for name in inputs:
+                for name in setting.input_names:
                     if data.get(name) not in (None, "", [], False) and name not in self.errors:
                         self.add_error(
                             name,
@@ -424,51 +343,26 @@ class FieldForm(ConditionMixin, forms.Form):
 
     def to_spec(self) -> dict[str, Any]:
         """The field as JSON, with only the settings that were filled in."""
-        data = self.cleaned_data
+        return self.spec_from(self.cleaned_data)
+
+    @staticmethod
+    def spec_from(data: dict[str, Any]) -> dict[str, Any]:
+        """The field as JSON from cleaned inputs; what failed to clean is left
+        out (the preview shows a field whose settings are still being typed)."""
         spec: dict[str, Any] = {
-            "key": data["key"],
-            "type": data["type"],
-            "label": text_value(data["label_ja"], data["label_en"]),
+            "key": data.get("key") or "",
+            "type": data.get("type") or "",
+            "label": text_value(data.get("label_ja", ""), data.get("label_en", "")),
         }
-        if text := text_value(data["help_ja"], data["help_en"]):
+        if text := text_value(data.get("help_ja", ""), data.get("help_en", "")):
             spec["help"] = text
-        if data["required"]:
+        if data.get("required"):
             spec["required"] = True
-        if data.get("prefill"):
-            spec["prefill"] = data["prefill"]
         for name in ("condition", "required_if"):
             if data.get(name) is not None:
                 spec[name] = data[name]
-        applicable = TYPE_ATTRIBUTES.get(data["type"], frozenset())
-        for name in (
-            "min_length",
-            "max_length",
-            "pattern",
-            "decimal_places",
-            "min_date",
-            "max_date",
-            "min_choices",
-            "max_choices",
-            "max_size_mb",
-            "max_files",
-            "min_items",
-            "max_items",
-        ):
-            if name in applicable and data.get(name) not in (None, ""):
-                spec[name] = data[name]
-        for name in ("min", "max"):
-            if name in applicable and data.get(name) is not None:
-                spec[name] = _number(data[name])
-        if "pattern_message" in applicable and (
-            text := text_value(data["pattern_message_ja"], data["pattern_message_en"])
-        ):
-            spec["pattern_message"] = text
-        if "choices" in applicable and data.get("choices"):
-            spec["choices"] = data["choices"]
-        if "accept" in applicable and data.get("accept"):
-            spec["accept"] = [kind for kind, _label in FILE_TYPES if kind in data["accept"]]
-        if "paper_original_required" in applicable and data.get("paper_original_required"):
-            spec["paper_original_required"] = True
-        if "display" in applicable and data.get("display"):
-            spec["display"] = data["display"]
+        for setting in settings_of(spec["type"]):
+            value = setting.value(data)
+            if value is not None:
+                spec[setting.name] = value
         return spec

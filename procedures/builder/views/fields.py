@@ -4,6 +4,7 @@ of a step or a sub-field of a repeating group."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,7 +18,9 @@ from core.errors import DomainError
 from procedures import services
 from procedures.builder import edits, lookup
 from procedures.builder.forms.common import ConfirmForm, MoveForm
+from procedures.builder.forms.field_settings import SECTIONS, SETTINGS, settings_layout
 from procedures.builder.forms.fields import FIELD_TYPE_LABELS, FieldForm, FieldTypeForm
+from procedures.builder.previews import field_preview
 from procedures.builder.views.common import (
     draft_or_none,
     editor_url,
@@ -50,40 +53,76 @@ def _field_context(draft: ProcedureVersion, field_key: str, group: str | None):
     return step["key"], spec
 
 
-def _settings_sections(form: FieldForm) -> list[dict[str, Any]]:
-    """The type-specific settings, each in a disclosure opened for the chosen type
-    (or when it holds an error)."""
-    kind = form["type"].value()
-    groups = [
-        (
-            _("Text settings"),
-            ("text", "textarea"),
-            ["min_length", "max_length", "pattern", "pattern_message_ja", "pattern_message_en"],
-        ),
-        (_("Number settings"), ("integer", "decimal"), ["min", "max", "decimal_places", "display"]),
-        (_("Date settings"), ("date",), ["min_date", "max_date"]),
-        (_("Options"), ("choice", "multi_choice"), ["choices", "min_choices", "max_choices"]),
-        (
-            _("File settings"),
-            ("file",),
-            ["accept", "max_size_mb", "max_files", "paper_original_required"],
-        ),
-        (_("Repeating group settings"), ("group",), ["min_items", "max_items"]),
-    ]
-    sections = []
-    for title, types, names in groups:
-        if form.in_group and "group" in types:
-            continue
-        bound = [form[name] for name in names]
-        sections.append(
+def settings_context(form: FieldForm) -> dict[str, Any]:
+    """The type settings of the field page (see field_settings.settings_layout):
+    the chosen type's, then the others' by heading, each setting with its bound
+    inputs and the types it applies to (for the page's script)."""
+    kind = form["type"].value() or ""
+    offered = [value for value, _label in form.fields["type"].choices]
+    layout = settings_layout(kind, types=offered)
+
+    def entry(setting, order: int, section_types: frozenset[str] = frozenset()) -> dict:
+        types = [value for value in offered if setting.applies_to(value)]
+        return {
+            "name": setting.name,
+            "order": order,
+            "section": setting.section,
+            "types": " ".join(types),
+            # Said when a setting is for fewer types than its heading.
+            "only_for": ", ".join(str(FIELD_TYPE_LABELS.get(value, value)) for value in types)
+            if section_types and set(types) != section_types
+            else "",
+            "fields": [form[name] for name in setting.input_names],
+        }
+
+    others = []
+    for section, title in SECTIONS.items():
+        section_types = frozenset(
+            value
+            for setting in SETTINGS
+            if setting.section == section
+            for value in offered
+            if setting.applies_to(value)
+        )
+        others.append(
             {
+                "key": section,
                 "title": title,
-                "types": ", ".join(str(FIELD_TYPE_LABELS[value]) for value in types),
-                "fields": bound,
-                "open": kind in types or any(field.errors for field in bound),
+                "types": ", ".join(
+                    str(FIELD_TYPE_LABELS.get(value, value))
+                    for value in offered
+                    if value in section_types
+                ),
+                "settings": [
+                    entry(setting, order, section_types)
+                    for setting, order in layout["others"][section]
+                ],
             }
         )
-    return sections
+    return {
+        "kind": kind,
+        "kind_label": FIELD_TYPE_LABELS.get(kind, ""),
+        "current": [entry(setting, order) for setting, order in layout["current"]],
+        "others": others,
+    }
+
+
+def preview_spec(form: FieldForm, current: dict | None) -> dict[str, Any]:
+    """What the page's preview shows: what was sent (as far as it cleans), else
+    the saved field, else a new field of the chosen type."""
+    if form.is_bound:
+        form.is_valid()
+        return FieldForm.spec_from(form.cleaned_data)
+    if current is not None:
+        return current
+    return FieldForm.spec_from({"type": form.initial.get("type")})
+
+
+def preview_url(procedure: Procedure, field_key: str | None, group: str | None) -> str:
+    url = reverse("procedures:field_preview", args=[procedure.code])
+    context = {"preview_field": field_key, "preview_group": group}
+    query = urlencode({name: value for name, value in context.items() if value})
+    return f"{url}?{query}" if query else url
 
 
 def _field_form_page(
@@ -133,7 +172,8 @@ def _field_form_page(
             for name in ("condition", "required_if")
         },
     )
-    if request.method == "POST" and form.is_valid():
+    # "Update the preview" (shown without script) sends the form without saving it.
+    if request.method == "POST" and "preview" not in request.POST and form.is_valid():
         spec = form.to_spec()
         if current is None:
             if group is None:
@@ -158,7 +198,13 @@ def _field_form_page(
         "step_title": localized_text(step.get("title")),
         "group": group_spec,
         "group_label": localized_text(group_spec.get("label")) if group_spec else "",
-        "settings_sections": _settings_sections(form),
+        "settings": settings_context(form),
+        "preview": field_preview(
+            preview_spec(form, current),
+            definition=draft.definition,
+            sub_fields=(current or {}).get("fields"),
+        ),
+        "preview_url": preview_url(procedure, field_key, group),
     }
     if current is not None and current.get("type") == "group" and group is None:
         context["sub_fields"] = field_rows(procedure, current.get("fields", []), specs, field_key)
