@@ -31,7 +31,8 @@ from procedures.models import (
     ProcedureVersion,
     VersionState,
 )
-from procedures.search import QueryWord, normalize_for_search, query_words
+from procedures.reading import normalize_for_search
+from procedures.search import QueryWord, query_words
 
 
 def published_procedures() -> QuerySet[Procedure]:

@@ -50,8 +50,8 @@ class Vocabulary:
 
 
 def _forms(term: str) -> list[str]:
-    """How a term is looked for (procedures.search.query_forms)."""
-    from procedures.search import query_forms
+    """How a term is looked for (procedures.reading.query_forms)."""
+    from procedures.reading import query_forms
 
     return query_forms(term)
 
@@ -59,14 +59,14 @@ def _forms(term: str) -> list[str]:
 def _keys(term: str) -> list[str]:
     """What a query word may be when it is this term: any of its forms, or its
     reading typed in kana."""
-    from procedures.search import reading_of
+    from procedures.reading import reading_of
 
     return list(dict.fromkeys([*_forms(term), reading_of(term)] if term else []))
 
 
 @cache
 def _load(path: str) -> Vocabulary:
-    from procedures.search import WORD_START
+    from procedures.reading import WORD_START
 
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     synonyms: dict[str, list[str]] = {}

@@ -13,6 +13,7 @@ from django.core.management import call_command
 
 from accounts.models import Role
 from procedures import search, selectors
+from procedures.reading import reading_of
 from procedures.models import Procedure
 from procedures.services import procedure_update
 from tests.factories import MembershipFactory, OrganizationFactory, ProcedureFactory
@@ -125,8 +126,8 @@ def test_a_reading_must_be_kana_and_the_message_says_so():
 
 
 def test_the_analyser_reads_titles_as_the_index_does():
-    assert search.reading_of("飲食店営業許可申請") == "いんしょくてんえいぎょうきょかしんせい"
-    assert re.fullmatch(r"[ぁ-ゖ]+", search.reading_of("保育所等入所申込"))
+    assert reading_of("飲食店営業許可申請") == "いんしょくてんえいぎょうきょかしんせい"
+    assert re.fullmatch(r"[ぁ-ゖ]+", reading_of("保育所等入所申込"))
 
 
 def test_the_builder_details_page_edits_keywords_and_readings_and_shows_the_analysers(
