@@ -13,8 +13,8 @@ from django.core.management import call_command
 
 from accounts.models import Role
 from procedures import search, selectors
-from procedures.reading import reading_of
 from procedures.models import Procedure
+from procedures.reading import reading_of
 from procedures.services import procedure_update
 from tests.factories import MembershipFactory, OrganizationFactory, ProcedureFactory
 
