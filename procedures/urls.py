@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from procedures.builder.views import editor, fields, preview, procedure, publish, sections, steps
+from procedures.builder.views import (
+    cosigners,
+    editor,
+    fields,
+    preview,
+    procedure,
+    publish,
+    sections,
+    steps,
+)
 
 app_name = "procedures"
 
@@ -50,6 +59,7 @@ urlpatterns = [
     ),
     path("<slug:code>/fee/", sections.fee_edit_view, name="fee_edit"),
     path("<slug:code>/workflow/", sections.workflow_edit_view, name="workflow_edit"),
+    path("<slug:code>/cosigners/", cosigners.cosigners_edit_view, name="cosigners_edit"),
     path("<slug:code>/json/", sections.definition_json_view, name="json_edit"),
     path(
         "<slug:code>/exemptions/request/", publish.exemption_request_view, name="exemption_request"
