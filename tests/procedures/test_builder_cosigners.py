@@ -136,3 +136,34 @@ def test_renaming_a_field_renames_what_the_cosigner_is_shown(admin, org_tree):
     role = renamed["cosigners"][0]
     assert role["shows"] == ["company_name"]
     assert role["condition"] == {"field": "company_name", "op": "filled"}
+
+
+def test_what_changed_since_the_published_version_names_the_cosigners(
+    admin_client, admin, org_tree
+):
+    from procedures import services
+
+    definition = copy.deepcopy(DEFINITION)
+    definition["cosigners"] = [
+        {
+            "key": "partner",
+            "label": {"ja": "共同事業者", "en": "Partner"},
+            "statement": {"ja": "同意します。"},
+            "condition": {"field": "kind", "op": "equals", "value": "business"},
+        }
+    ]
+    procedure = _create(admin, org_tree["food"], definition=definition)
+    services.version_publish(actor=admin, version=procedure.versions.get())
+    assert admin_client.post("/manage/procedures/food-permit/draft/").status_code == 302
+    changed = admin_client.post(
+        BASE,
+        _management(2, 1)
+        | _role(0, key="partner", label_ja="共同事業者", label_en="Partner", shows=None)
+        | _role(1),
+    )
+    assert changed.status_code == 302
+    editor = admin_client.get("/manage/procedures/food-permit/")
+    assert editor.status_code == 200
+    content = editor.content.decode()
+    assert "Co-signers: “Guarantor” (guarantor) added." in content
+    assert "Co-signers: “Partner” (partner) changed:" in content
