@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from applications.models import Application, Cosignature, CosignatureStatus
+from applications.models import Application, ApplicationStatus, Cosignature, CosignatureStatus
 from core.signing import canonical_json, sha256_hex, verify_digest
 from procedures.form_engine import engine
 from procedures.form_engine.conditions import evaluate
@@ -211,7 +211,7 @@ class CosignatureRow:
         return (
             self.request.is_current
             and self.request.status != CosignatureStatus.SIGNED
-            and self.request.application.status == "cosignature_pending"
+            and self.request.application.status == ApplicationStatus.COSIGNATURE_PENDING
         )
 
 

@@ -67,6 +67,7 @@ from core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.retention import japan_day
 from core.signing import canonical_json, decrypt_text, encrypt_text, sha256_hex, sign_digest
 from core.tasks import enqueue
+from procedures.models import IdentityLevel
 
 S = ApplicationStatus
 CS = CosignatureStatus
@@ -211,11 +212,15 @@ def cosigner_access(actor: Any, request: Cosignature) -> CosignerAccess:
         return CosignerAccess(request, "answered")
     if not _open_now(request):
         return CosignerAccess(request, "closed")
-    role = role_of(request.application.version, request.role)
-    needs_identity = role.needs_identity if role else request.identity_level == "identity_verified"
-    if needs_identity and verified_identity(actor) is None:
+    if _needs_identity(request) and verified_identity(actor) is None:
         return CosignerAccess(request, "identity_required")
     return CosignerAccess(request, "open")
+
+
+def _needs_identity(request: Cosignature) -> bool:
+    """The identity level the request was made with (the version's role, as
+    copied onto the request at submission)."""
+    return request.identity_level == IdentityLevel.IDENTITY_VERIFIED
 
 
 def _locked_request(actor: Any, public_id: str, token: str) -> tuple[Application, Cosignature]:
@@ -285,12 +290,8 @@ def cosignature_sign(*, actor: Any, public_id: str, token: str, declaration: boo
         raise ValidationFailed(details={"declaration": [_("Confirm your consent to co-sign.")]})
     with transaction.atomic():
         application, request = _locked_request(actor, public_id, token)
-        role = role_of(application.version, request.role)
         identity = verified_identity(actor)
-        needs_identity = (
-            role.needs_identity if role else request.identity_level == "identity_verified"
-        )
-        if needs_identity and identity is None:
+        if _needs_identity(request) and identity is None:
             raise PermissionDenied(
                 _(
                     "This co-signature needs a verified identity. Verify your identity with "
