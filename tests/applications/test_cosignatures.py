@@ -556,3 +556,27 @@ def test_a_fee_due_before_review_is_paid_after_the_cosignatures(city):
     assert ApplicationEvent.objects.filter(
         application=application, kind="cosignatures_complete", to_status=S.PAYMENT_PENDING
     ).exists()
+
+
+def test_the_purge_keeps_what_was_signed_and_removes_who_signed(city, housing):
+    from applications.models import Application, CosignerEmail
+    from applications.purge import retention_purge_run
+
+    applicant = resident()
+    application = file_cosigned(housing, applicant)
+    guarantor = cosigner(GUARANTOR_EMAIL, "保証 次郎")
+    request = application.cosignatures.get(role="guarantor")
+    signed = cosigning.cosignature_sign(
+        actor=guarantor, public_id=request.public_id, token=_token_of(request), declaration=True
+    )
+    services.application_withdraw(actor=applicant, application=application, reason="不要")
+    Application.objects.filter(pk=application.pk).update(
+        kept_until=timezone.localdate() - timedelta(days=2)
+    )
+    assert retention_purge_run().purged == 1
+    kept = Cosignature.objects.get(pk=signed.pk)
+    assert (kept.name, kept.email, kept.document, kept.token_sealed) == ("", "", {}, "")
+    assert (kept.digest, kept.signature, kept.status) == (signed.digest, signed.signature, "signed")
+    assert not CosignerEmail.objects.filter(cosignature__application=application).exists()
+    application.refresh_from_db()
+    assert application.cosigner_answers == {}
