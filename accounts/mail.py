@@ -7,15 +7,19 @@ at once: only one claims it. A send that fails releases the claim, so the task's
 retry or the sweep sends it; a claim older than CLAIM_TIMEOUT (a worker that
 crashed between claiming and recording) is taken over. Call these outside a
 transaction (tasks do), so that the claim commits before the mail goes out.
+The same claim (`email_once`, `unsent_ids`) sends other apps' outboxes of the same
+shape: applications' e-mails to co-signers, who may have no account.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -52,50 +56,62 @@ def _claimable(now: datetime) -> Q:
     )
 
 
+def email_once(rows: QuerySet, pk: int, compose: Callable[[Any], tuple[str, str, str]]) -> bool:
+    """Send the e-mail of one row of `rows` (a model with `email_claimed_at` and
+    `emailed_at`: a notification, another app's outbox) once, by the claim the
+    module describes. `compose` gives (subject, body, address) for the claimed row.
+    Returns whether this call sent it; a failing send releases the claim and raises."""
+    claimed_at = timezone.now()
+    # One UPDATE, committed at once: a concurrent claim waits for it, then finds
+    # the row claimed. No lock outlives this statement.
+    claimed = rows.filter(_claimable(claimed_at)).filter(pk=pk).update(email_claimed_at=claimed_at)
+    if not claimed:
+        return False
+    try:
+        subject, body, address = compose(rows.get(pk=pk))
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+    except BaseException:
+        # Not sent: claimable again at once, by the retry or the sweep.
+        rows.filter(pk=pk, email_claimed_at=claimed_at, emailed_at__isnull=True).update(
+            email_claimed_at=None
+        )
+        raise
+    rows.filter(pk=pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
+    return True
+
+
+def unsent_ids(rows: QuerySet, *, now: datetime | None = None, created: str = "created_at"):
+    """Ids of the rows whose e-mail should have gone by now and has not (never
+    queued, lost, or claimed by a worker that crashed), oldest first."""
+    now = now or timezone.now()
+    return list(
+        rows.filter(_claimable(now), **{f"{created}__lt": now - SWEEP_AFTER})
+        .order_by("id")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+
+
+def _notification_message(notification: Notification) -> tuple[str, str, str]:
+    body = notification.body
+    if notification.link:
+        body += "\n\n" + settings.SITE_URL + notification.link
+    return notification.subject, body, notification.user.email
+
+
 def notification_email_send(*, notification_id: int) -> bool:
     """E-mail a notification once (a redelivered task finds it sent or claimed).
     Returns whether this call sent it. A failing send releases the claim and
     raises, for the task to retry."""
-    claimed_at = timezone.now()
-    # One UPDATE, committed at once: a concurrent claim waits for it, then finds
-    # the row claimed. No lock outlives this statement.
-    claimed = (
-        Notification.objects.filter(_claimable(claimed_at))
-        .filter(pk=notification_id)
-        .update(email_claimed_at=claimed_at)
+    return email_once(
+        Notification.objects.select_related("user"), notification_id, _notification_message
     )
-    if not claimed:
-        return False
-    notification = Notification.objects.select_related("user").get(pk=notification_id)
-    body = notification.body
-    if notification.link:
-        body += "\n\n" + settings.SITE_URL + notification.link
-    try:
-        send_mail(
-            notification.subject, body, settings.DEFAULT_FROM_EMAIL, [notification.user.email]
-        )
-    except BaseException:
-        # Not sent: claimable again at once, by the retry or the sweep.
-        Notification.objects.filter(
-            pk=notification_id, email_claimed_at=claimed_at, emailed_at__isnull=True
-        ).update(email_claimed_at=None)
-        raise
-    Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-        emailed_at=timezone.now()
-    )
-    return True
 
 
 def notifications_sweep_unsent(*, now: datetime | None = None) -> int:
     """E-mail the notifications whose task was never queued (the broker was down),
     was lost, or whose worker crashed after claiming; each is still sent once.
     Returns how many were due."""
-    now = now or timezone.now()
-    pending = list(
-        Notification.objects.filter(_claimable(now), created_at__lt=now - SWEEP_AFTER)
-        .order_by("id")
-        .values_list("pk", flat=True)[:SWEEP_BATCH]
-    )
+    pending = unsent_ids(Notification.objects.all(), now=now)
     for notification_id in pending:
         notification_email_send(notification_id=notification_id)
     return len(pending)

@@ -26,15 +26,19 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from applications.cosigners import cosignature_rows
 from applications.models import (
     Application,
     ApplicationEvent,
     ApplicationStatus,
+    Cosignature,
+    CosignatureStatus,
     Decision,
     DocumentKind,
     EventKind,
@@ -77,8 +81,9 @@ def documents_pending_issue(*, now: datetime | None = None) -> dict[str, int]:
     cutoff = (now or timezone.now()) - PENDING_GRACE
     missing_receipts = (
         Application.objects.filter(submitted_at__lt=cutoff)
-        .exclude(status=ApplicationStatus.DRAFT)
+        .exclude(status__in=[ApplicationStatus.DRAFT, ApplicationStatus.COSIGNATURE_PENDING])
         .exclude(documents__kind=DocumentKind.RECEIPT)
+        .exclude(_never_complete())
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )
     missing_decisions = (
@@ -100,6 +105,13 @@ def documents_pending_issue(*, now: datetime | None = None) -> dict[str, int]:
             continue  # the fee due on approval is not paid yet
         issued["decisions"] += 1
     return issued
+
+
+def _never_complete() -> Q:
+    """Filings closed while they still waited for a required co-signature: they
+    never reached the office, so they have no receipt."""
+    required = Cosignature.objects.filter(application=OuterRef("pk"), required=True)
+    return Q(cosigned_at__isnull=True) & Exists(required)
 
 
 # --- Verification codes ---------------------------------------------------------------
@@ -209,7 +221,7 @@ def _receipt_content(application: Application, code: str, issued_at: datetime) -
             "name": application.on_behalf_of_name,
             "relationship": application.on_behalf_of_relationship,
         }
-    return {
+    content = {
         "kind": DocumentKind.RECEIPT.value,
         "verification_code": code,
         "reference": application.reference,
@@ -228,6 +240,31 @@ def _receipt_content(application: Application, code: str, issued_at: datetime) -
         "attachments": attachments,
         "submission_digest": application.submission_digest,
     }
+    if cosignatures := _cosignatures(application):
+        content["cosignatures"] = cosignatures
+    return content
+
+
+def _cosignatures(application: Application) -> list[dict[str, Any]]:
+    """The co-signatures signed so far, as the receipt lists them: the role in both
+    languages, the co-signer as named and as verified, when, and the digest."""
+    rows = []
+    for row in cosignature_rows(application, current_only=True):
+        request = row.request
+        if request.status != CosignatureStatus.SIGNED:
+            continue
+        label = row.role.label if row.role else {"ja": request.role}
+        rows.append(
+            {
+                "role_ja": label.get("ja", request.role),
+                "role_en": label.get("en", ""),
+                "name": request.name,
+                "verified_name": row.verified_name,
+                "signed_at": _tokyo_time(request.closed_at),
+                "digest": request.digest,
+            }
+        )
+    return rows
 
 
 def _unused_code() -> str:
@@ -364,6 +401,16 @@ def _issue_once(
 def _receipt_ready(application: Application) -> None:
     if application.is_draft or not application.submitted_at:
         raise Conflict(_("A draft has no receipt."), code="not_submitted")
+    if (
+        application.cosigned_at is None
+        and application.version.definition.get("cosigners")
+        and application.cosignatures.filter(required=True).exists()
+    ):
+        # Waiting for its co-signatures, or closed before they came: not received yet.
+        raise Conflict(
+            _("The receipt is issued once every required co-signer has signed."),
+            code="awaiting_cosignatures",
+        )
 
 
 def _receipt_issued(application: Application, document: IssuedDocument) -> None:

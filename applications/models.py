@@ -22,6 +22,9 @@ class ApplicationStatus(models.TextChoices):
 
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
+    # Filed, but the consent of a co-signer the procedure requires is not in yet:
+    # not in the clerks' queue, no fee due, the processing period not started.
+    COSIGNATURE_PENDING = "cosignature_pending", _("Waiting for co-signatures")
     PAYMENT_PENDING = "payment_pending", _("Waiting for payment")
     UNDER_REVIEW = "under_review", _("Under review")
     CORRECTION_REQUESTED = "correction_requested", _("Correction requested")
@@ -163,6 +166,12 @@ class Application(TimeStampedModel):
     # The daily reminder and escalation run at most once per application per day.
     reminded_on = models.DateField(null=True, blank=True)
     escalated_on = models.DateField(null=True, blank=True)
+    # The co-signers a draft names (applications.cosigners), as typed, valid or not,
+    # by role key: {"spouse": {"name": ..., "email": ...}}. Their requests are the
+    # Cosignature rows made at submission; cosigned_at is when the last required
+    # co-signature came in and the filing went on to the office.
+    cosigner_answers = models.JSONField(_("co-signers named"), default=dict, blank=True)
+    cosigned_at = models.DateTimeField(_("co-signatures complete at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]
@@ -270,6 +279,13 @@ class EventKind(models.TextChoices):
     APPROVED = "approve", _("Approved")
     REJECTED = "reject", _("Rejected")
     RESULT_ISSUED = "issue_result", _("Result issued")
+    # Co-signatures (applications.cosigning).
+    COSIGNATURE_REQUESTED = "cosignature_requested", _("Co-signature requested")
+    COSIGNED = "cosigned", _("Co-signed")
+    COSIGNATURE_DECLINED = "cosignature_declined", _("Co-signature declined")
+    COSIGNATURE_EXPIRED = "cosignature_expired", _("Co-signature request expired")
+    COSIGNATURES_COMPLETE = "cosignatures_complete", _("All co-signatures received")
+    COSIGNATURES_LAPSED = "cosignatures_lapsed", _("Closed: co-signature not obtained")
 
 
 class ApplicationEvent(models.Model):
@@ -349,6 +365,128 @@ class CorrectionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application} correction {self.pk}"
+
+
+class CosignatureStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the signature")
+    SIGNED = "signed", _("Signed")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Cosignature(models.Model):
+    """A request to a co-signer (a spouse, a co-owner, a guarantor) named by the
+    applicant, and its answer: one row per request, a new one when the applicant
+    names someone else or asks again (the earlier one is then superseded).
+
+    The e-mailed link carries a random token; only its SHA-256 is looked up, and the
+    token itself is kept encrypted for the reminder's link. A signature is the
+    platform's Ed25519 signature over the digest of `document` (RFC 8785), which
+    binds the co-signer's consent to the digest of the filing's revision."""
+
+    public_id = models.CharField(max_length=32, unique=True, default=_new_public_id, editable=False)
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="cosignatures"
+    )
+    role = models.CharField(_("role"), max_length=63)
+    required = models.BooleanField(_("required"), default=True)
+    identity_level = models.CharField(_("identity required"), max_length=20)
+    # The co-signer as the applicant named them.
+    name = models.CharField(_("name"), max_length=150)
+    email = models.EmailField(_("e-mail address"), max_length=254)
+    token_digest = models.CharField(max_length=64, unique=True)
+    token_sealed = models.TextField(blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=CosignatureStatus.choices,
+        default=CosignatureStatus.PENDING,
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    # The link works until the end of this day (Japan's); the co-signer is reminded
+    # a few days before, once.
+    expires_on = models.DateField(_("answer by"))
+    reminded_on = models.DateField(null=True, blank=True)
+    # The signed revision of the filing the request is about.
+    revision = models.PositiveSmallIntegerField(_("revision"))
+    filing_digest = models.CharField(_("digest of the filing"), max_length=64)
+    signer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("signed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cosignatures_given",
+    )
+    # When it stopped waiting: signed, declined, expired or cancelled.
+    closed_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    decline_reason = models.TextField(_("reason for declining"), blank=True)
+    # A required co-signature declined or expired: the applicant names someone by
+    # this day (Japan's), or the application is closed (cosignatures_lapsed).
+    replace_by = models.DateField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    document = models.JSONField(_("signed co-signature"), default=dict, blank=True)
+    digest = models.CharField(_("digest of the co-signature"), max_length=64, blank=True)
+    signature = models.CharField(_("platform signature"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["application", "requested_at", "id"]
+        verbose_name = _("co-signature")
+        verbose_name_plural = _("co-signatures")
+        indexes = [
+            # The daily run: pending requests by the day they run out.
+            models.Index(
+                fields=["expires_on", "id"],
+                name="cosignature_pending_due",
+                condition=Q(status="pending"),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "role"],
+                condition=Q(superseded_at__isnull=True),
+                name="cosignature_one_current_per_role",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="signed")
+                | (Q(signer__isnull=False) & ~Q(digest="") & ~Q(signature="")),
+                name="cosignature_signed_has_signature",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} co-signature {self.role}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == CosignatureStatus.PENDING
+
+    @property
+    def is_current(self) -> bool:
+        return self.superseded_at is None
+
+
+class CosignerEmailKind(models.TextChoices):
+    INVITATION = "invitation", _("Request to co-sign")
+    REMINDER = "reminder", _("Reminder")
+
+
+class CosignerEmail(models.Model):
+    """An e-mail to a co-signer (who may have no account yet, so no Notification):
+    sent once, after the commit that made it, by the claim of accounts.mail."""
+
+    cosignature = models.ForeignKey(Cosignature, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=12, choices=CosignerEmailKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.cosignature_id}"
 
 
 class InternalNote(models.Model):

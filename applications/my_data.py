@@ -12,7 +12,8 @@ Information). The format is documented in docs/my-data.md.
 
 Only the person's own data: their account, identities, the applications they
 filed (as the resident's pages show them: staff-only steps, internal notes and
-recommendations are not there), their payments and their notifications. Staff
+recommendations are not there), the co-signatures they gave or declined on other
+people's filings, their payments and their notifications. Staff
 get their account and memberships, never the cases they work on. The Individual
 Number leaves masked (last four digits), as on the pages; the identity
 provider's subject identifier as its keyed digest. Files are read through the
@@ -49,6 +50,7 @@ from applications.models import (
     ApplicationStatus,
     Attachment,
     CorrectionRequest,
+    Cosignature,
     IssuedDocument,
 )
 from applications.selectors import resident_status_label
@@ -338,8 +340,52 @@ def _application(
             }
             for correction in application.corrections.all()
         ],
+        "cosigners_named": {
+            role: {"name": entry.get("name", ""), "email": entry.get("email", "")}
+            for role, entry in (application.cosigner_answers or {}).items()
+            if isinstance(entry, dict)
+        },
+        "cosignatures": [
+            {
+                "role": request.role,
+                "required": request.required,
+                "name": request.name,
+                "email": request.email,
+                "status": request.status,
+                "status_label": request.get_status_display(),
+                "requested_at": _time(request.requested_at),
+                "expires_on": request.expires_on,
+                "answered_at": _time(request.closed_at),
+                "decline_reason": request.decline_reason,
+                "replaced": request.superseded_at is not None,
+                "revision": request.revision,
+                "digest": request.digest,
+                "signature": request.signature,
+            }
+            for request in application.cosignatures.all()
+        ],
         "attachments": attachments,
         "documents": documents,
+    }
+
+
+def _cosignature_given(request: Cosignature) -> dict:
+    """A co-signature this account gave (or declined) on someone else's filing."""
+    return {
+        "reference": request.application.reference,
+        "procedure": {
+            "code": request.application.procedure.code,
+            "title_ja": request.application.procedure.title_ja,
+            "title_en": request.application.procedure.title_en,
+        },
+        "role": request.role,
+        "status": request.status,
+        "status_label": request.get_status_display(),
+        "answered_at": _time(request.closed_at),
+        "decline_reason": request.decline_reason,
+        "signed": request.document or None,
+        "digest": request.digest,
+        "signature": request.signature,
     }
 
 
@@ -426,7 +472,13 @@ def my_data_document(user: User) -> tuple[dict, list[ArchivedFile]]:
             ),
             Prefetch("attachments", queryset=Attachment.objects.order_by("created_at", "id")),
             Prefetch("documents", queryset=IssuedDocument.objects.order_by("created_at", "id")),
+            Prefetch("cosignatures", queryset=Cosignature.objects.order_by("requested_at", "id")),
         )
+    )
+    given = list(
+        Cosignature.objects.filter(signer=user)
+        .select_related("application__procedure")
+        .order_by("closed_at", "id")
     )
     payments = list(
         Payment.objects.filter(payer=user)
@@ -449,6 +501,7 @@ def my_data_document(user: User) -> tuple[dict, list[ArchivedFile]]:
         "applications": [
             _application(application, user, files, taken) for application in applications
         ],
+        "cosignatures_given": [_cosignature_given(item) for item in given],
         "payments": [_payment(payment, references) for payment in payments],
         "notifications": [_notification(item) for item in notifications],
     }

@@ -55,6 +55,13 @@ def _payable(application: Application, settled: bool) -> tuple[bool, str, object
         return False, "already_paid", _("The fee for this application has been paid.")
     if application.status == S.PAYMENT_PENDING:
         return True, "", ""
+    if application.status == S.COSIGNATURE_PENDING:
+        # Nothing is collected for a filing that may still stop for want of consent.
+        return (
+            False,
+            "awaiting_cosignatures",
+            _("The fee is paid once every required co-signer has signed."),
+        )
     if application.status == S.APPROVED and application.decision == Decision.APPROVE:
         return True, "", ""
     if application.status in (S.WITHDRAWN, S.REJECTED, S.RESULT_ISSUED):

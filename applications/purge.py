@@ -4,9 +4,10 @@ tombstone, and legal holds keep a case out of it.
 What a tombstone keeps: the reference, the procedure and its version, the status
 and dates (filed, decided, ended, kept until, purged), the fee and the payments'
 amounts (accounting records have their own period), and the digests and signatures
-of the filing's revisions and of the documents, so that /verify/ can still say
-what was signed and when. Everything else is removed: answers, the applicant's and
-the principal's names, reasons and messages, notes, correction texts, attachments
+of the filing's revisions, of its co-signatures and of the documents, so that
+/verify/ can still say what was signed and when. Everything else is removed:
+answers, the applicant's, the principal's and the co-signers' names and addresses
+(and what the co-signers signed), reasons and messages, notes, correction texts, attachments
 and documents (their files from the store), the payments' instructions, and the
 resident's notifications about the case (with the e-mails not yet sent).
 
@@ -41,6 +42,8 @@ from applications.models import (
     ApplicationStatus,
     Attachment,
     CorrectionRequest,
+    Cosignature,
+    CosignerEmail,
     InternalNote,
     IssuedDocument,
     LegalHold,
@@ -123,6 +126,11 @@ def _tombstone(case: Application, now) -> None:
     ApplicationRevision.objects.filter(application=case).update(data={}, filing={})
     ApplicationEvent.objects.filter(application=case).update(message="")
     CorrectionRequest.objects.filter(application=case).update(message="", response="", fields=[])
+    # Who the co-signers were goes; what was signed, and when, stays checkable.
+    CosignerEmail.objects.filter(cosignature__application=case).delete()
+    Cosignature.objects.filter(application=case).update(
+        name="", email="", token_sealed="", decline_reason="", document={}
+    )
     InternalNote.objects.filter(application=case).delete()
     Payment.objects.filter(subject_kind="application", subject_id=case.pk).update(
         instructions={}, redirect_url=""
@@ -135,6 +143,7 @@ def _tombstone(case: Application, now) -> None:
         data={},
         current_step="",
         applicant_name="",
+        cosigner_answers={},
         on_behalf_of_name="",
         on_behalf_of_relationship="",
         withdrawn_reason="",

@@ -1,7 +1,8 @@
 """The daily watch over processing periods: assignees hear about applications due
 within two business days, and department admins about overdue ones, in the app
 and by e-mail, at most once per application per day (the day is recorded on the
-application in the same transaction as the notification)."""
+application in the same transaction as the notification). The same daily task runs
+the co-signatures' reminders and expiry (applications.cosigning)."""
 
 from __future__ import annotations
 

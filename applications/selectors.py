@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from applications.cosigners import needs_replacement
 from applications.models import Application, ApplicationEvent, ApplicationStatus, Decision
 from applications.sensitive_answers import reveal
 from applications.workflow import fee_settled
@@ -81,6 +82,22 @@ def resident_next_step(application: Application) -> NextStep | None:
             )
             return NextStep(code, window.draft_notice)
         return NextStep("complete_draft", _("Finish the form and submit it."))
+    if status == ApplicationStatus.COSIGNATURE_PENDING:
+        if needs_replacement(application):
+            return NextStep(
+                "name_cosigner",
+                _(
+                    "A co-signer declined or did not answer in time. Name another person or "
+                    "ask the same person again, or withdraw the application."
+                ),
+            )
+        return NextStep(
+            "wait_for_cosigners",
+            _(
+                "We asked your co-signers to sign. The application goes on to the office "
+                "once every required co-signer has signed."
+            ),
+        )
     if status == ApplicationStatus.PAYMENT_PENDING:
         return NextStep("pay_fee", _("Pay the fee online. The review starts once it is paid."))
     if status == ApplicationStatus.CORRECTION_REQUESTED:

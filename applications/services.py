@@ -9,13 +9,15 @@ Rules enforced here, for pages and API alike:
 - submitting validates every visible step with the form engine, freezes the answers,
   signs the canonical filing with the platform key and counts the case for the
   auditors, all in one transaction; a second submit returns the same application;
-- the Individual Number is stored encrypted, in drafts and filings alike.
+- the Individual Number is stored encrypted, in drafts and filings alike;
+- the co-signers a draft's answers call for are named in the draft (kept as typed)
+  and checked at submission; a filing that needs a co-signature waits for it
+  (applications.cosigning, docs/cosignature.md).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 from datetime import date
 from typing import Any
@@ -30,6 +32,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.identity.selectors import verified_identity
 from accounts.services import notify
+from applications import cosigners, cosigning
 from applications.hooks import case_counted, case_event
 from applications.models import (
     Application,
@@ -37,11 +40,14 @@ from applications.models import (
     ApplicationStatus,
     Attachment,
     CaseCount,
+    Cosignature,
+    CosignatureStatus,
 )
 from applications.processing_period import clock_resume, clock_start
 from applications.purge import files_release, pending_files_remove
 from applications.reference import new_reference
 from applications.sensitive_answers import fingerprinted, protect, reveal
+from applications.signed_claims import identity_claims, keyed_fingerprint
 from applications.transitions import event_record, transition_check, transition_take
 from applications.uploads import check_upload, virus_scan
 from applications.workflow import state_after_submission
@@ -66,11 +72,6 @@ from procedures.window import window_require_open
 # --- The signed filing --------------------------------------------------------------------
 
 logger = logging.getLogger(__name__)
-
-
-def _fingerprint(value: str) -> str:
-    """A keyed digest standing in for a sensitive value in the signed filing."""
-    return hmac.new(settings.SECRET_KEY.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
 # --- Drafts -------------------------------------------------------------------------------
@@ -393,23 +394,16 @@ def attachment_remove(*, actor: Any, application: Application, public_id: str) -
 
 
 def application_check(application: Application) -> FormResult:
-    """Validate the whole draft as it stands (the check-your-answers page)."""
+    """Validate the whole draft as it stands (the check-your-answers page), with the
+    co-signers its answers call for ("cosigners.<role>.name" / ".email")."""
     form = application.version.form
-    return engine.validate(form, reveal(form, application.answers))
-
-
-def _identity_claims(identity) -> dict | None:
-    """What the identity provider vouched for, as signed into the filing (the
-    subject only as a keyed digest)."""
-    if identity is None:
-        return None
-    return {
-        "issuer": identity.issuer,
-        "subject": {"sha256-hmac": _fingerprint(identity.subject)},
-        "full_name": identity.full_name,
-        "birth_date": identity.birth_date.isoformat(),
-        "verified_at": identity.verified_at.isoformat(),
-    }
+    result = engine.validate(form, reveal(form, application.answers))
+    if application.is_draft:
+        roles = cosigners.applicable_roles(application.version, result.data)
+        for path, problems in cosigners.cosigner_errors(application, roles).items():
+            for problem in problems:
+                result.add(path, problem)
+    return result
 
 
 def _filing_attachments(application: Application) -> list[dict]:
@@ -458,14 +452,14 @@ def _filing_document(application: Application, data: dict, moment, identity) -> 
             "id": application.applicant_id,
             "name": application.applicant_name,
             "account_name": application.applicant.display_name,
-            "verified_identity": _identity_claims(identity),
+            "verified_identity": identity_claims(identity),
         },
         "on_behalf_of": {
             "name": application.on_behalf_of_name,
             "relationship": application.on_behalf_of_relationship,
         },
         # Sensitive values only as keyed fingerprints, inside repeating groups too.
-        "answers": fingerprinted(form, data, _fingerprint),
+        "answers": fingerprinted(form, data, keyed_fingerprint),
         "attachments": _filing_attachments(application),
         "revision": application.revision,
         "submitted_at": moment.isoformat(),
@@ -508,6 +502,106 @@ def _sign_revision(locked: Application, result_data: dict, moment, identity) -> 
         signature=locked.signature,
         submitted_at=moment,
     )
+
+
+# --- Co-signers -------------------------------------------------------------------------
+
+
+def cosigners_save(*, actor: Any, application: Application, values: dict) -> dict:
+    """Keep the co-signers a draft names, as typed (valid or not: nothing is lost),
+    and return the problems of those its answers call for (applications.cosigners),
+    by path ("cosigners.spouse.email"). `values`: {role key: {"name", "email"}}."""
+    with transaction.atomic():
+        locked = _locked_own(actor, application)
+        if not locked.is_draft:
+            raise Conflict(
+                _("This application was already submitted and can no longer be edited."),
+                code="not_a_draft",
+            )
+        kept = dict(locked.cosigner_answers or {})
+        for role in cosigners.roles_of(locked.version):
+            entry = values.get(role.key) if isinstance(values, dict) else None
+            if isinstance(entry, dict):
+                kept[role.key] = {
+                    "name": cosigners.typed(entry.get("name"), cosigners.NAME_MAX),
+                    "email": cosigners.typed(entry.get("email"), cosigners.EMAIL_MAX),
+                }
+        locked.cosigner_answers = kept
+        locked.save(update_fields=["cosigner_answers", "updated_at"])
+    form = locked.version.form
+    roles = cosigners.applicable_roles(locked.version, reveal(form, locked.answers))
+    return cosigners.cosigner_errors(locked, roles)
+
+
+def _cosigners_validated(locked: Application, data: dict) -> list[tuple]:
+    """(role, name, e-mail) of everyone the draft names for the roles its answers
+    call for; the submission is refused while one is missing or not valid."""
+    roles = cosigners.applicable_roles(locked.version, data)
+    problems = cosigners.cosigner_errors(locked, roles)
+    if problems:
+        raise ValidationFailed(
+            _("Name the co-signers this application needs before submitting."),
+            details=problems,
+        )
+    named = []
+    for role in roles:
+        person = cosigners.named_of(locked, role.key)
+        if person["email"]:
+            named.append((role, person["name"], person["email"]))
+    return named
+
+
+def cosigner_replace(
+    *, actor: Any, application: Application, role_key: str, name: str, email: str
+) -> Cosignature:
+    """While the case waits for its co-signatures, the applicant names someone else
+    for a role (or the same person again: a fresh link), when its request was
+    declined, ran out, or went to a wrong address. A signed co-signature stays."""
+    with transaction.atomic():
+        locked = _locked_own(actor, application)
+        role = cosigners.role_of(locked.version, role_key)
+        if role is None:
+            raise NotFound()
+        if locked.status != ApplicationStatus.COSIGNATURE_PENDING:
+            raise Conflict(
+                _("Co-signers can be changed only while the application waits for them."),
+                code="not_waiting_for_cosigners",
+            )
+        current = (
+            locked.cosignatures.select_for_update()
+            .filter(role=role.key, superseded_at__isnull=True)
+            .first()
+        )
+        if current is not None and current.status == CosignatureStatus.SIGNED:
+            raise Conflict(_("This co-signer has already signed."), code="already_signed")
+        name = cosigners.typed(name, cosigners.NAME_MAX)
+        email = cosigners.typed(email, cosigners.EMAIL_MAX)
+        taken = {
+            address.lower()
+            for address in locked.cosignatures.filter(superseded_at__isnull=True)
+            .exclude(role=role.key)
+            .exclude(status=CosignatureStatus.CANCELLED)
+            .values_list("email", flat=True)
+        }
+        problems = cosigners.person_errors(
+            name, email, required=True, applicant_email=actor.email, taken=taken, prefix=""
+        )
+        if problems:
+            raise ValidationFailed(details=problems)
+        moment = timezone.now()
+        if current is not None:
+            if current.status == CosignatureStatus.PENDING:
+                current.status = CosignatureStatus.CANCELLED
+                current.closed_at = moment
+            current.superseded_at = moment
+            current.save(update_fields=["status", "closed_at", "superseded_at"])
+        locked.cosigner_answers = {
+            **(locked.cosigner_answers or {}),
+            role.key: {"name": name, "email": email},
+        }
+        locked.save(update_fields=["cosigner_answers", "updated_at"])
+        (request,) = cosigning.requests_make(locked, actor, [(role, name, email)], moment)
+    return request
 
 
 def _declared(declaration: bool) -> None:
@@ -590,20 +684,28 @@ def _submit(actor: Any, application: Application | int) -> Application:
         window_require_open(locked.procedure, submitting=True, at=moment)
         identity = _identity_checked(actor, locked.procedure)
         result = _validated(locked)
+        named = _cosigners_validated(locked, result.data)
         reference = new_reference()
         locked.reference = reference
         locked.submitted_at = moment
         locked.fee_amount = fee_amount(locked.version.fee, result.data)
         _sign_revision(locked, result.data, moment, identity)
-        locked.status = state_after_submission(locked)
+        awaiting = any(role.required for role, _name, _email in named)
+        locked.status = state_after_submission(locked, awaiting_cosignatures=awaiting)
         if locked.status == ApplicationStatus.SUBMITTED:
             clock_start(locked, moment)
         locked.save(update_fields=SUBMITTED_FIELDS)
         event_record(locked, actor, "submitted", before=ApplicationStatus.DRAFT)
         _count_case(locked.procedure, timezone.localdate(moment))
-        case_event.announce(application=locked, event="submitted", revision=locked.revision)
-        # The receipt (受付票) is rendered by a worker once the filing is committed.
-        enqueue("applications.tasks.issue_receipt", locked.pk)
+        requests = cosigning.requests_make(locked, actor, named, moment)
+        if awaiting:
+            # Not complete yet: the office, its systems and the receipt wait for the
+            # co-signatures (applications.cosigning.complete_if_done).
+            cosigning.waiting_notify(locked, requests)
+        else:
+            case_event.announce(application=locked, event="submitted", revision=locked.revision)
+            # The receipt (受付票) is rendered by a worker once the filing is committed.
+            enqueue("applications.tasks.issue_receipt", locked.pk)
         audit_record(
             actor=actor,
             action="applications.submitted",
@@ -673,8 +775,13 @@ def application_withdraw(*, actor: Any, application: Application, reason: str) -
             )
         transition = transition_check(locked, actor, "withdraw", reason)
         locked.withdrawn_reason = reason.strip()[:2000]
+        complete = locked.status != ApplicationStatus.COSIGNATURE_PENDING
+        cosigning.requests_cancel(locked, timezone.now())
         transition_take(locked, actor, transition, locked.withdrawn_reason)
-        case_event.announce(application=locked, event="withdrawn", revision=locked.revision)
+        if complete:
+            # The department's systems never heard of a filing still waiting for
+            # its co-signatures: nothing to withdraw there.
+            case_event.announce(application=locked, event="withdrawn", revision=locked.revision)
     return locked
 
 

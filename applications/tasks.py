@@ -2,6 +2,11 @@ import logging
 
 from celery import shared_task
 
+from applications.cosigning import (
+    cosignature_deadlines_run,
+    cosigner_email_send,
+    cosigner_emails_sweep,
+)
 from applications.documents import decision_issue, documents_pending_issue, receipt_issue
 from applications.purge import (
     drafts_expiry_run,
@@ -38,8 +43,24 @@ def issue_decision(application_id: int) -> None:
 
 @shared_task(acks_late=True)
 def send_deadline_reminders() -> dict:
-    """Daily (beat): reminders for applications due soon, escalations for overdue ones."""
-    return deadline_reminders_send()
+    """Daily (beat): reminders for applications due soon, escalations for overdue ones;
+    co-signers reminded, their requests expired, and filings whose co-signature was
+    not obtained closed (applications.cosigning)."""
+    return {**deadline_reminders_send(), **cosignature_deadlines_run().as_dict()}
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), max_retries=5, retry_backoff=True)
+def send_cosigner_email(email_id: int) -> None:
+    """E-mail a co-signer their request or its reminder, once; retried when the mail
+    server is away (or swept)."""
+    cosigner_email_send(email_id=email_id)
+
+
+@shared_task(acks_late=True)
+def sweep_unsent_cosigner_emails() -> int:
+    """Every few minutes (beat): co-signers' e-mails whose task was never queued or
+    was lost; each is still sent once."""
+    return cosigner_emails_sweep()
 
 
 @shared_task(acks_late=True)

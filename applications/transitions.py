@@ -146,10 +146,13 @@ def _application_link(application: Application) -> str:
     return reverse("applications:detail", args=[application.pk])
 
 
-def applicant_notify(application: Application, *, subject: Any, body: Any) -> None:
+def applicant_notify(
+    application: Application, *, subject: Any, body: Any, params: dict | None = None
+) -> None:
     """Tell the resident something about their application, in their language,
     with its reference, its procedure's title, who it was filed for (the
-    applicant as filed, and the principal of a proxy filing) and a link to it."""
+    applicant as filed, and the principal of a proxy filing) and a link to it.
+    `params` fills the texts' own placeholders besides those."""
     named = gettext_lazy("Applicant: %(applicant)s")
     if application.on_behalf_of_name:
         named = format_lazy("{}\n{}", named, gettext_lazy("Filed on behalf of: %(principal)s"))
@@ -162,6 +165,7 @@ def applicant_notify(application: Application, *, subject: Any, body: Any) -> No
             "procedure": lambda: application.procedure.title,
             "applicant": application.filed_name,
             "principal": application.on_behalf_of_name,
+            **(params or {}),
         },
         link=_application_link(application),
     )

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.identity.selectors import verified_identity
-from applications import my_data, selectors, services
+from applications import cosigners, my_data, selectors, services
 from applications.account_closing import account_close, account_closing_preview
 from applications.downloads import attachment_response, document_response
 from applications.sensitive_answers import reveal
@@ -138,7 +138,7 @@ def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
                     return redirect(
                         "applications:step", pk=application.pk, step_key=keys[position + 1]
                     )
-                return redirect("applications:check", pk=application.pk)
+                return redirect(_after_the_steps(application, result.data | answers))
             errors, status = {**result.errors, **upload_errors}, 400
         if upload_errors:
             errors, status = {**errors, **upload_errors}, 400
@@ -166,10 +166,20 @@ def step_view(request: HttpRequest, pk: int, step_key: str) -> HttpResponse:
             ],
             "number": position + 1,
             "previous": steps[position - 1]["key"] if position > 0 else None,
+            "cosigners_step": application.is_draft
+            and bool(cosigners.applicable_roles(application.version, answers)),
             **_correction_context(application),
         },
         status=status,
     )
+
+
+def _after_the_steps(application, answers: dict) -> str:
+    """Where the last step leads: the co-signers' page when the draft's answers call
+    for co-signers, else the check page."""
+    if application.is_draft and cosigners.applicable_roles(application.version, answers):
+        return reverse("applications:cosigners", args=[application.pk])
+    return reverse("applications:check", args=[application.pk])
 
 
 def _handle_files(request: HttpRequest, application, step: dict) -> dict[str, list[str]]:
@@ -299,6 +309,7 @@ def check_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("applications:detail", pk=submitted.pk)
     result = services.application_check(application)
     answers = reveal(form, application.answers)
+    named = cosigners.draft_cosigners(application, answers) if application.is_draft else []
     sections = []
     editable = services.editable_step_keys(application)
     for step in engine.visible_steps(form, answers):
@@ -332,6 +343,8 @@ def check_view(request: HttpRequest, pk: int) -> HttpResponse:
             "fee_due": (application.version.fee or {}).get("due", "before_review"),
             "valid": result.is_valid,
             "error_count": sum(len(problems) for problems in result.errors.values()),
+            "cosigners": named,
+            "cosigners_invalid": any(path.startswith("cosigners.") for path in result.errors),
             "declaration_error": declaration_error,
             "window": window,
             "window_refused": window_refused,
@@ -382,6 +395,7 @@ def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
             "corrections": corrections,
             "revisions": application.revisions.all(),
             "continue_url": continue_url,
+            "cosignatures": cosigners.cosignature_rows(application),
             **_correction_context(application),
         },
     )
@@ -488,5 +502,133 @@ def close_account_view(request: HttpRequest) -> HttpResponse:
         request,
         "applications/close_account.html",
         {"form": form, "preview": account_closing_preview(request.user), "refusal": refusal},
+        status=status,
+    )
+
+
+# --- Co-signers -------------------------------------------------------------------------
+
+
+def _posted_cosigners(post) -> dict[str, dict[str, str]]:
+    """{role: {"name", "email"}} for the roles whose inputs were on the page."""
+    values: dict[str, dict[str, str]] = {}
+    for name, value in post.items():
+        if name.startswith("c-") and name.count("-") >= 2:
+            role, _sep, part = name[2:].rpartition("-")
+            if part in ("name", "email"):
+                values.setdefault(role, {})[part] = value
+    return values
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def cosigners_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The step after the form's last one when the answers call for co-signers:
+    the applicant names each (name and e-mail). Kept as typed, valid or not."""
+    application = _own(request, pk)
+    if not application.is_draft:
+        return redirect("applications:detail", pk=application.pk)
+    answers = reveal(application.version.form, application.answers)
+    if not cosigners.applicable_roles(application.version, answers):
+        return redirect("applications:check", pk=application.pk)
+    status, show_errors = 200, False
+    if request.method == "POST":
+        try:
+            problems = services.cosigners_save(
+                actor=request.user,
+                application=application,
+                values=_posted_cosigners(request.POST),
+            )
+        except NotFound as error:
+            raise Http404 from error
+        except DomainError as failure:
+            messages.error(request, failure.message)
+            return redirect("applications:detail", pk=application.pk)
+        if "save_draft" in request.POST:
+            messages.success(request, _("Your answers are saved. You can continue at any time."))
+            return redirect("applications:list")
+        if not problems:
+            return redirect("applications:check", pk=application.pk)
+        application = _own(request, pk)
+        status, show_errors = 400, True
+    named = cosigners.draft_cosigners(application, answers)
+    error_links = [
+        {"anchor": f"c-{person.role.key}-{part}", "text": message}
+        for person in named
+        for part, problems in person.errors.items()
+        for message in problems
+    ]
+    steps = engine.visible_steps(application.version.form, answers)
+    return render(
+        request,
+        "applications/cosigners.html",
+        {
+            "application": application,
+            "cosigners": named,
+            "show_errors": show_errors,
+            "error_links": error_links if show_errors else [],
+            "steps": [{"title": localized_text(step.get("title"))} for step in steps],
+            "previous": steps[-1]["key"] if steps else None,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def cosigner_replace_view(request: HttpRequest, pk: int, role: str) -> HttpResponse:
+    """While the case waits for its co-signatures: name someone else for a role (or
+    the same person again), after a decline, an expiry or a wrong address."""
+    application = _own(request, pk)
+    row = next(
+        (item for item in cosigners.cosignature_rows(application, current_only=True)
+         if item.request.role == role),
+        None,
+    )  # fmt: skip
+    if row is None or not row.may_replace:
+        raise Http404
+    values = {"name": row.request.name, "email": row.request.email}
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        values = {
+            "name": request.POST.get("replace-name", "")[: cosigners.NAME_MAX],
+            "email": request.POST.get("replace-email", "")[: cosigners.EMAIL_MAX],
+        }
+        try:
+            services.cosigner_replace(
+                actor=request.user,
+                application=application,
+                role_key=role,
+                name=values["name"],
+                email=values["email"],
+            )
+        except NotFound as error:
+            raise Http404 from error
+        except ValidationFailed as failure:
+            errors, status = failure.details or {}, 400
+        except DomainError as failure:
+            messages.error(request, failure.message)
+            return redirect("applications:detail", pk=application.pk)
+        else:
+            messages.success(
+                request,
+                _("We sent the request to co-sign to %(name)s.") % {"name": values["name"]},
+            )
+            return redirect("applications:detail", pk=application.pk)
+    return render(
+        request,
+        "applications/cosigner_replace.html",
+        {
+            "application": application,
+            "row": row,
+            "values": values,
+            "errors": errors,
+            "error_links": [
+                {"anchor": f"replace-{part}", "text": message}
+                for part, problems in errors.items()
+                for message in problems
+            ],
+        },
         status=status,
     )

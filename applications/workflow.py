@@ -12,6 +12,13 @@ the state it leads to, who may take it and which guards must hold:
 review applications in the owning organization), `approver` (staff allowed to
 decide) or `system` (the platform itself: payments settling, results issued).
 
+A filing that needs co-signatures waits in `cosignature_pending` first: from there
+the platform takes `cosignatures_complete` once every required co-signer has signed
+(into the workflow where a complete filing goes: `submitted`, or `payment_pending`
+when the fee is due before review, as for a submission without co-signers), or
+`cosignatures_lapsed` when a declined or expired request was not replaced in time;
+the applicant may `withdraw` (applications.cosigning, docs/cosignature.md).
+
 The actions are a fixed vocabulary, because each one has a meaning the services
 implement (a correction request opens a 補正, a decision issues a document); which
 of them a procedure uses, from where to where, by whom and under which guards,
@@ -24,10 +31,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.permissions import Action, actor_may
-from applications.models import Application, ApplicationStatus, Decision, DocumentKind
+from applications.models import (
+    Application,
+    ApplicationStatus,
+    CosignatureStatus,
+    Decision,
+    DocumentKind,
+)
+from core.retention import japan_day
 
 S = ApplicationStatus
 
@@ -36,6 +51,8 @@ ACTORS = (APPLICANT, REVIEWER, APPROVER, SYSTEM)
 
 # What each action means to people, for buttons and error messages.
 ACTION_LABELS: dict[str, Any] = {
+    "cosignatures_complete": _("All co-signatures received"),
+    "cosignatures_lapsed": _("Close: co-signature not obtained"),
     "payment_settled": _("Fee paid"),
     "claim": _("Start review"),
     "request_correction": _("Request a correction"),
@@ -134,11 +151,33 @@ def _guard_decision_document(application: Application, actor: Any) -> Any:
     return _("The decision document has not been generated yet.")
 
 
+def _current_required(application: Application):
+    return application.cosignatures.filter(required=True, superseded_at__isnull=True)
+
+
+def _guard_cosignatures_complete(application: Application, actor: Any) -> Any:
+    if _current_required(application).exclude(status=CosignatureStatus.SIGNED).exists():
+        return _("A required co-signer has not signed yet.")
+    return None
+
+
+def _guard_cosignature_lapsed(application: Application, actor: Any) -> Any:
+    lapsed = _current_required(application).filter(
+        status__in=[CosignatureStatus.DECLINED, CosignatureStatus.EXPIRED],
+        replace_by__lt=japan_day(timezone.now()),
+    )
+    if lapsed.exists():
+        return None
+    return _("No declined or expired co-signature is past the day to name someone else.")
+
+
 GUARDS: dict[str, GuardCheck] = {
     "assignee": _guard_assignee,
     "four_eyes": _guard_four_eyes,
     "payment_settled": _guard_payment_settled,
     "decision_document": _guard_decision_document,
+    "cosignatures_complete": _guard_cosignatures_complete,
+    "cosignature_lapsed": _guard_cosignature_lapsed,
 }
 
 
@@ -147,6 +186,7 @@ GUARDS: dict[str, GuardCheck] = {
 _OPEN = frozenset(
     {
         S.SUBMITTED,
+        S.COSIGNATURE_PENDING,
         S.PAYMENT_PENDING,
         S.UNDER_REVIEW,
         S.CORRECTION_REQUESTED,
@@ -169,6 +209,21 @@ def _t(action, sources, target, by, guards=(), *, comment=False, internal=False)
 
 
 _COMMON = (
+    _t(
+        "cosignatures_complete",
+        [S.COSIGNATURE_PENDING],
+        S.SUBMITTED,
+        SYSTEM,
+        ["cosignatures_complete"],
+    ),
+    _t(
+        "cosignatures_lapsed",
+        [S.COSIGNATURE_PENDING],
+        S.WITHDRAWN,
+        SYSTEM,
+        ["cosignature_lapsed"],
+        comment=True,
+    ),
     _t("payment_settled", [S.PAYMENT_PENDING], S.SUBMITTED, SYSTEM, ["payment_settled"]),
     _t("claim", [S.SUBMITTED, S.RESUBMITTED], S.UNDER_REVIEW, REVIEWER, ["assignee"]),
     _t(
@@ -294,9 +349,12 @@ def available_transitions(application: Application, actor: Any) -> list[Transiti
     ]
 
 
-def state_after_submission(application: Application) -> str:
-    """Where a filing goes when submitted: straight to the queue, or first to
-    payment when the fee is due before review."""
+def state_after_submission(application: Application, *, awaiting_cosignatures: bool = False) -> str:
+    """Where a filing goes when submitted: to wait for its co-signatures, straight to
+    the queue, or first to payment when the fee is due before review. A filing whose
+    co-signatures come in later goes where this says then (cosignatures_complete)."""
+    if awaiting_cosignatures:
+        return S.COSIGNATURE_PENDING
     workflow = workflow_of(application.version)
     if (
         application.fee_amount > 0

@@ -30,6 +30,7 @@ urlpatterns = [
     path("procedures/", include("procedures.public_urls")),
     path("applications/", include("applications.urls")),
     path("casework/", include("applications.casework.urls")),
+    path("cosign/", include("applications.cosign_urls")),
     path("payments/", include("payments.urls")),
     path("manage/procedures/", include("procedures.urls")),
     path("digitization/", include("digitization.urls")),

@@ -13,7 +13,13 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from applications.models import Application, ApplicationRevision, DocumentKind
+from applications.models import (
+    Application,
+    ApplicationRevision,
+    Cosignature,
+    CosignatureStatus,
+    DocumentKind,
+)
 from deliveries import file_links
 from deliveries.models import Delivery, EventType
 
@@ -59,6 +65,22 @@ def _documents(delivery: Delivery, application: Application) -> list[dict[str, A
     ]
 
 
+def _cosignatures(application: Application) -> list[dict[str, Any]]:
+    """The signed co-signatures (docs/cosignature.md): each its own document, signed
+    like the filing, and naming the filing's digest."""
+    return [
+        {
+            "role": item.role,
+            "document": item.document,
+            "digest": item.digest,
+            "signature": item.signature,
+        }
+        for item in Cosignature.objects.filter(
+            application=application, status=CosignatureStatus.SIGNED, superseded_at__isnull=True
+        ).order_by("closed_at", "id")
+    ]
+
+
 def event_payload(delivery: Delivery) -> dict[str, Any]:
     application = (
         Application.objects.select_related("procedure", "version")
@@ -92,6 +114,8 @@ def event_payload(delivery: Delivery) -> dict[str, Any]:
         "attachments": _attachments(delivery, application),
         "documents": _documents(delivery, application),
     }
+    if cosignatures := _cosignatures(application):
+        data["cosignatures"] = cosignatures
     if delivery.event_type == EventType.DECIDED:
         data["decision"] = {
             "outcome": application.decision,

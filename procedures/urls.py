@@ -3,6 +3,7 @@
 from django.urls import path
 
 from procedures.builder.views import (
+    cosigners,
     editor,
     fields,
     preview,
@@ -61,6 +62,7 @@ urlpatterns = [
     path("<slug:code>/fee/", sections.fee_edit_view, name="fee_edit"),
     path("<slug:code>/fee-example/", previews.fee_example_view, name="fee_example"),
     path("<slug:code>/workflow/", sections.workflow_edit_view, name="workflow_edit"),
+    path("<slug:code>/cosigners/", cosigners.cosigners_edit_view, name="cosigners_edit"),
     path("<slug:code>/json/", sections.definition_json_view, name="json_edit"),
     path(
         "<slug:code>/exemptions/request/", publish.exemption_request_view, name="exemption_request"

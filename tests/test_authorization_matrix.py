@@ -20,9 +20,11 @@ from tests.applications.casework_setup import (
     staff,
     verified_login,
 )
+from tests.applications.cosign_setup import cosigned_procedure, file_cosigned
 from tests.factories import PASSWORD, publish_procedure
 
 pytestmark = pytest.mark.django_db
+PERSON = {"name": "他人", "email": "someone@example.jp"}
 
 ROLES = (
     "anonymous",
@@ -54,6 +56,8 @@ def world():
     payment, _created = payment_start(
         actor=owner, subject_kind="application", subject_id=fee_filing.pk, method="card"
     )
+    # A filing waiting for its co-signers (docs/cosignature.md).
+    cosigned = file_cosigned(cosigned_procedure(city.health), owner)
     people = {
         "owner": owner,
         "other_resident": resident("他人 花子"),
@@ -68,6 +72,8 @@ def world():
         "receipt": receipt.pk,
         "attachment": attachment.public_id,
         "payment": payment.public_id,
+        "cosigned": cosigned.pk,
+        "request": cosigned.cosignatures.get(role="guarantor").public_id,
         "people": people,
     }
 
@@ -169,7 +175,13 @@ RETENTION = {
     "auditor": 200,
 }
 
+# A co-signer's request page answers only the browser that opened the e-mailed
+# link (its token in the session): the request's id alone is nothing, for anyone.
+COSIGN_REQUEST = dict.fromkeys(ROLES, 404)
+
 MATRIX = [
+    ("/applications/{c}/cosigners/guarantor/", RESIDENT_OBJECT),
+    ("/cosign/requests/{r}/", COSIGN_REQUEST),
     ("/casework/retention/", RETENTION),
     ("/api/v1/retention/", {**RETENTION, "anonymous": 401}),
     ("/digitization/inventory/health-permit/", INVENTORY_OBJECT),
@@ -213,6 +225,17 @@ MATRIX = [
 ]
 
 
+def _path(template: str, world) -> str:
+    return template.format(
+        a=world["application"],
+        d=world["receipt"],
+        f=world["attachment"],
+        p=world["payment"],
+        c=world["cosigned"],
+        r=world["request"],
+    )
+
+
 def _status(response) -> int | str:
     if response.status_code == 302 and "/accounts/login/" in response["Location"]:
         return "login"
@@ -223,9 +246,7 @@ def test_every_object_endpoint_answers_each_role_as_expected(world):
     clients = {role: _client(world, role) for role in ROLES}
     wrong = []
     for template, expected in MATRIX:
-        path = template.format(
-            a=world["application"], d=world["receipt"], f=world["attachment"], p=world["payment"]
-        )
+        path = _path(template, world)
         for role in ROLES:
             got = _status(clients[role].get(path))
             if got != expected[role]:
@@ -239,12 +260,10 @@ def test_someone_elses_object_looks_exactly_like_a_missing_one(world):
     clients = {role: _client(world, role) for role in ROLES}
     leaks = []
     for template, expected in MATRIX:
-        real = template.format(
-            a=world["application"], d=world["receipt"], f=world["attachment"], p=world["payment"]
-        )
-        missing = template.format(a=MISSING, d=MISSING, f="0" * 32, p="f" * 32).replace(
-            "health-permit", "no-such-procedure"
-        )
+        real = _path(template, world)
+        missing = template.format(
+            a=MISSING, d=MISSING, f="0" * 32, p="f" * 32, c=MISSING, r="0" * 32
+        ).replace("health-permit", "no-such-procedure")
         for role in ROLES:
             if expected[role] == 200:
                 continue
@@ -256,7 +275,7 @@ def test_someone_elses_object_looks_exactly_like_a_missing_one(world):
 
 def test_writes_are_refused_to_everyone_but_the_owner_or_the_reviewers(world):
     """The state-changing endpoints, as people who must not act: nothing changes."""
-    from applications.models import Application, LegalHold
+    from applications.models import Application, Cosignature, LegalHold
     from applications.purge import legal_hold_place
 
     before = Application.objects.get(pk=world["application"])
@@ -274,13 +293,25 @@ def test_writes_are_refused_to_everyone_but_the_owner_or_the_reviewers(world):
         ("approver", "/api/v1/queue/{a}/holds/", {"reason": "x"}),
         ("clerk_elsewhere", "/api/v1/queue/{a}/holds/", {"reason": "x"}),
         ("auditor", "/api/v1/queue/{a}/holds/", {"reason": "x"}),
+        # Naming someone else to co-sign: the applicant only.
+        ("other_resident", "/api/v1/applications/{c}/cosigners/guarantor/", PERSON),
+        ("clerk", "/api/v1/applications/{c}/cosigners/guarantor/", PERSON),
+        ("supervisor", "/api/v1/applications/{c}/cosigners/guarantor/", PERSON),
     ]
     for role, template, body in attempts:
         client = _client(world, role)
-        response = client.post(
-            template.format(a=world["application"]), body, content_type="application/json"
-        )
+        response = client.post(_path(template, world), body, content_type="application/json")
         assert response.status_code in (403, 404), (role, template, response.status_code)
+    # Nor through the page, nor by signing without the link.
+    for role in ("other_resident", "clerk", "supervisor", "auditor"):
+        client = _client(world, role)
+        page = client.post(_path("/applications/{c}/cosigners/guarantor/", world), PERSON)
+        sign = client.post(_path("/cosign/requests/{r}/sign/", world), {"declaration": "on"})
+        assert (page.status_code, sign.status_code) == (404, 404), role
+    assert not Cosignature.objects.filter(
+        application_id=world["cosigned"], superseded_at__isnull=False
+    ).exists()
+    assert not Cosignature.objects.filter(status="signed").exists()
     after = Application.objects.get(pk=world["application"])
     assert (after.status, after.assignee_id) == (before.status, before.assignee_id)
     assert not LegalHold.objects.exists()

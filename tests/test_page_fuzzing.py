@@ -85,6 +85,8 @@ from applications.models import Application
 from payments.models import Payment, SandboxTransaction
 from procedures.models import Procedure
 from tests.applications.casework_setup import file_application, resident, staff, verified_login
+from tests.applications.cosign_setup import cosigned_procedure, file_cosigned
+from tests.applications.cosign_setup import draft as cosign_draft
 from tests.factories import PASSWORD
 from tests.test_api_fuzzing import build_world
 
@@ -130,7 +132,13 @@ SKIPPED_PREFIXES = ("/api/", "/static/")
 # Columns where free text is legitimate, markup included (it is escaped on output):
 # checked for NUL and the 10,000-character value only. model label -> fields.
 FREE_TEXT = {
-    "applications.Application": {"answers", "on_behalf_of_name", "on_behalf_of_relationship"},
+    # cosigner_answers: the co-signers named in a draft, kept as typed like the answers.
+    "applications.Application": {
+        "answers",
+        "cosigner_answers",
+        "on_behalf_of_name",
+        "on_behalf_of_relationship",
+    },
     "applications.InternalNote": {"text"},  # a clerk's note is whatever the clerk writes
     "applications.LegalHold": {"reason", "release_reason"},  # a department admin's words
     "audit.AuditEvent": {"details"},
@@ -159,6 +167,8 @@ MAY_GROW = {
     "applications.InternalNote": "a clerk's note with the text '1.5' or 'true'",
     "applications.LegalHold": "a department admin's legal hold with the reason '1.5'",
     "applications.ApplicationRevision": "a draft saved with free-text answers",
+    "applications.Cosignature": "asking a co-signer again (the page's address, the name '1.5')",
+    "applications.CosignerEmail": "the e-mail of that request",
     "digitization.InventoryEntry": "an inventory entry named 'true' with valid other fields",
     "digitization.InventoryTotals": "the inventory's running totals follow those entries",
     "digitization.Exemption": "an exemption requested with the reason 'NaN'",
@@ -334,6 +344,10 @@ def world(base_url: str) -> tuple[dict, dict]:
 
     # The first four are always: submitted, draft, awaiting payment, someone else's.
     submitted, draft, unpaid = (Application.objects.get(pk=pk) for pk in built.known["id"][:3])
+    # A filing waiting for its co-signers, and a draft naming them (docs/cosignature.md).
+    housing = cosigned_procedure(Organization.objects.get(code="health"), code="fuzz-housing")
+    waiting = file_cosigned(housing, users["resident"])
+    naming = cosign_draft(housing, users["resident"])
     payment = Payment.objects.get(public_id=built.known["payment:public_id"][0])
     attachment = submitted.attachments.first()
     document = submitted.documents.first()
@@ -343,6 +357,12 @@ def world(base_url: str) -> tuple[dict, dict]:
         "applications.pk": submitted.pk,
         "applications:step.pk": draft.pk,
         "applications:check.pk": draft.pk,
+        "applications:cosigners.pk": naming.pk,
+        "applications:cosigner_replace.pk": waiting.pk,
+        "role": "guarantor",
+        # Without the e-mailed link in the session a request's page is a 404; the
+        # link itself is fuzzed through <token>.
+        "request_id": waiting.cosignatures.get(role="guarantor").public_id,
         "applications:discard.pk": draft.pk,
         "casework.pk": submitted.pk,
         "pk": submitted.pk,

@@ -15,8 +15,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from applications.cosigners import cosignature_rows, draft_cosigners, roles_of
 from applications.selectors import resident_events, resident_next_step, resident_status_label
-from applications.sensitive_answers import masked_answers
+from applications.sensitive_answers import masked_answers, reveal
 
 ANSWERS_HELP = (
     "Answers keyed by field key (a repeating group's answer is a list of such "
@@ -93,6 +94,26 @@ class AttachmentUploadSerializer(serializers.Serializer):
 
 class WithdrawSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, allow_blank=True)
+
+
+class CosignerInputSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        max_length=150, allow_blank=True, help_text="The co-signer's name as they write it."
+    )
+    email = serializers.CharField(
+        max_length=254,
+        allow_blank=True,
+        help_text="Where the request to co-sign goes; the co-signer logs in with an account "
+        "of this address.",
+    )
+
+
+class CosignersSerializer(serializers.Serializer):
+    cosigners = serializers.DictField(
+        child=CosignerInputSerializer(),
+        help_text="By role key (see `cosigners` of the application): the person named. "
+        "Roles left out keep what was named before.",
+    )
 
 
 # --- Output -----------------------------------------------------------------------------
@@ -174,11 +195,71 @@ class RevisionSerializer(serializers.Serializer):
     signature = serializers.CharField(help_text="The platform's Ed25519 signature.")
 
 
+class CosignerRoleSerializer(serializers.Serializer):
+    role = serializers.CharField(source="role.key", help_text="The role's key.")
+    label = serializers.CharField(
+        source="role.label_text", help_text="In the requester's language."
+    )
+    required = serializers.BooleanField(source="role.required")
+    identity_verified = serializers.BooleanField(
+        source="role.needs_identity",
+        help_text="The co-signer verifies their identity (digital ID) before signing.",
+    )
+    statement = serializers.CharField(
+        source="role.statement_text", help_text="What the co-signer consents to."
+    )
+    name = serializers.CharField(help_text="As named (kept as typed in a draft).")
+    email = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="What is missing or not valid, by name and email.",
+    )
+
+
+class CosignatureSerializer(serializers.Serializer):
+    """A request to co-sign and its state, as the applicant follows it."""
+
+    role = serializers.CharField(source="request.role")
+    label = serializers.CharField(help_text="The role, in the requester's language.")
+    required = serializers.BooleanField(source="request.required")
+    name = serializers.CharField(source="request.name", help_text="As the applicant named them.")
+    status = serializers.CharField(
+        source="request.status", help_text="pending, signed, declined, expired or cancelled."
+    )
+    status_label = serializers.CharField(source="request.get_status_display")
+    current = serializers.BooleanField(
+        source="request.is_current", help_text="False: replaced by a later request for the role."
+    )
+    requested_at = serializers.DateTimeField(source="request.requested_at")
+    expires_on = serializers.DateField(
+        source="request.expires_on", help_text="The co-signer can answer until this day."
+    )
+    answered_at = serializers.DateTimeField(
+        source="request.closed_at", allow_null=True, help_text="Signed, declined or closed at."
+    )
+    decline_reason = serializers.CharField(source="request.decline_reason")
+    replace_by = serializers.DateField(
+        source="request.replace_by",
+        allow_null=True,
+        help_text="Declined or expired and required: name someone else by this day, or the "
+        "application is closed.",
+    )
+    revision = serializers.IntegerField(
+        source="request.revision", help_text="The filing's revision it is about."
+    )
+    digest = serializers.CharField(
+        source="request.digest", help_text="SHA-256 of the signed co-signature; blank until signed."
+    )
+    signature = serializers.CharField(
+        source="request.signature", help_text="The platform's Ed25519 signature of the digest."
+    )
+
+
 class NextStepSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="complete_draft, procedure_closed or procedure_not_yet_open (a draft "
         "outside the procedure's application window: kept, but it cannot be submitted now), "
-        "pay_fee, answer_correction, wait or download_result"
+        "wait_for_cosigners, name_cosigner, pay_fee, answer_correction, wait or download_result"
     )
     message = serializers.CharField()
 
@@ -193,8 +274,9 @@ class ApplicationSerializer(serializers.Serializer):
         source="version.number", help_text="Number of the procedure version it is filed under."
     )
     status = serializers.CharField(
-        help_text="draft, submitted, payment_pending, under_review, correction_requested, "
-        "resubmitted, recommended, approved, rejected, result_issued or withdrawn."
+        help_text="draft, submitted, cosignature_pending, payment_pending, under_review, "
+        "correction_requested, resubmitted, recommended, approved, rejected, result_issued or "
+        "withdrawn."
     )
     status_label = serializers.SerializerMethodField(
         help_text="In the requester's language; after a decision it names the decision and "
@@ -224,7 +306,8 @@ class ApplicationSubmittedSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     reference = serializers.CharField(help_text="Reference number (受付番号).")
     status = serializers.CharField(
-        help_text="submitted, or payment_pending when the fee is due before review."
+        help_text="submitted; cosignature_pending while co-signers are to sign; "
+        "payment_pending when the fee is due before review."
     )
     status_label = serializers.CharField(
         source="get_status_display", help_text="In the requester's language."
@@ -311,6 +394,27 @@ class ApplicationDetailSerializer(ApplicationSerializer):
     attachments = AttachmentSerializer(many=True, source="attachments.all")
     documents = DocumentSerializer(many=True, source="documents.all")
     events = serializers.SerializerMethodField()
+    cosigners = serializers.SerializerMethodField(
+        help_text="A draft: the co-signers its answers call for, and whom it names for each "
+        "(PUT .../cosigners/). Empty once submitted or when none is needed."
+    )
+    cosignatures = serializers.SerializerMethodField(
+        help_text="The requests to co-sign and their state (the current one of each role "
+        "first, then those replaced)."
+    )
+
+    @extend_schema_field(CosignerRoleSerializer(many=True))
+    def get_cosigners(self, application) -> list[dict[str, Any]]:
+        if not application.is_draft or not roles_of(application.version):
+            return []
+        answers = reveal(application.version.form, application.answers)
+        return CosignerRoleSerializer(draft_cosigners(application, answers), many=True).data
+
+    @extend_schema_field(CosignatureSerializer(many=True))
+    def get_cosignatures(self, application) -> list[dict[str, Any]]:
+        if application.is_draft:
+            return []
+        return CosignatureSerializer(cosignature_rows(application), many=True).data
 
     _DECIDED = ("approved", "rejected", "result_issued")
 

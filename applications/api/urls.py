@@ -25,6 +25,16 @@ urlpatterns = [
         name="api-application-submit",
     ),
     path(
+        "applications/<int:pk>/cosigners/",
+        views.ApplicationCosignersView.as_view(),
+        name="api-application-cosigners",
+    ),
+    path(
+        "applications/<int:pk>/cosigners/<slug:role>/",
+        views.ApplicationCosignerView.as_view(),
+        name="api-application-cosigner",
+    ),
+    path(
         "applications/<int:pk>/withdraw/",
         views.ApplicationWithdrawView.as_view(),
         name="api-application-withdraw",

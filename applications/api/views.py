@@ -20,6 +20,8 @@ from applications.api.serializers import (
     ApplicationSubmittedSerializer,
     AttachmentSerializer,
     AttachmentUploadSerializer,
+    CosignerInputSerializer,
+    CosignersSerializer,
     FormResultSerializer,
     ResubmitSerializer,
     StepAnswersSerializer,
@@ -188,6 +190,63 @@ class ApplicationSubmitView(APIView):
             declaration=serializer.validated_data["declaration"],
         )
         return Response(ApplicationSubmittedSerializer(application).data)
+
+
+class ApplicationCosignersView(APIView):
+    parser_classes = JSON_ONLY
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Name the co-signers of a draft",
+        description="The people whose consent the procedure needs (see `cosigners` of the "
+        "application), by role: kept as typed even when invalid, like a step; the response "
+        "lists the problems of the roles the answers call for. The submission is refused "
+        "while one is missing.",
+        request=CosignersSerializer,
+        responses={200: FormResultSerializer, 400: INVALID, 404: NOT_FOUND, 409: NOT_A_DRAFT},
+    )
+    def put(self, request, pk: int):
+        application = selectors.own_application(request.user, pk)
+        serializer = CosignersSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        problems = services.cosigners_save(
+            actor=request.user,
+            application=application,
+            values=serializer.validated_data["cosigners"],
+        )
+        return Response({"valid": not problems, "errors": problems})
+
+
+class ApplicationCosignerView(APIView):
+    parser_classes = JSON_ONLY
+
+    @extend_schema(
+        tags=TAGS,
+        summary="Name someone else for a co-signer's role (or ask again)",
+        description="While the application waits for its co-signatures: after a decline, "
+        "an expiry or a wrong address, a new request goes to the person named (the same "
+        "person again gets a new link; the earlier one stops working). Not for a role "
+        "already signed.",
+        request=CosignerInputSerializer,
+        responses={
+            200: ApplicationDetailSerializer,
+            400: INVALID,
+            404: NOT_FOUND,
+            409: OpenApiResponse(description="not_waiting_for_cosigners or already_signed."),
+        },
+    )
+    def post(self, request, pk: int, role: str):
+        application = selectors.own_application(request.user, pk)
+        serializer = CosignerInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.cosigner_replace(
+            actor=request.user,
+            application=application,
+            role_key=role,
+            name=serializer.validated_data["name"],
+            email=serializer.validated_data["email"],
+        )
+        return _detail(selectors.own_application(request.user, pk))
 
 
 class ApplicationWithdrawView(APIView):

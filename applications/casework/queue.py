@@ -30,8 +30,12 @@ from core.models import localized
 from procedures.models import Procedure
 
 S = ApplicationStatus
+# A filing still waiting for its co-signatures is not the office's yet: it is left
+# out of the default queue (a clerk may still ask for that state, or open the case).
 OPEN_STATUSES = [
-    status for status in S.values if status not in CLOSED_STATUSES and status != S.DRAFT
+    status
+    for status in S.values
+    if status not in CLOSED_STATUSES and status not in (S.DRAFT, S.COSIGNATURE_PENDING)
 ]
 _OPEN = frozenset(OPEN_STATUSES)
 QUEUE_STATUSES = [status for status in S.values if status != S.DRAFT]

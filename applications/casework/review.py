@@ -21,12 +21,19 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, User
 from accounts.permissions import Action, actor_may, organizations_where, roles_granting
 from applications.casework.queue import is_overdue, staff_applications
+from applications.cosigners import (
+    CosignatureCheck,
+    CosignatureRow,
+    cosignature_check,
+    cosignature_rows,
+)
 from applications.models import (
     Application,
     ApplicationEvent,
     ApplicationRevision,
     Attachment,
     CorrectionRequest,
+    CosignatureStatus,
     InternalNote,
     IssuedDocument,
 )
@@ -98,6 +105,18 @@ class AnswerSection:
     rows: list[AnswerRow]
 
 
+@dataclass(frozen=True)
+class CosignatureEntry:
+    """A co-signature request as the case file shows it, with its check when signed."""
+
+    row: CosignatureRow
+    check: CosignatureCheck | None
+
+    @property
+    def request(self):
+        return self.row.request
+
+
 @dataclass
 class CaseFile:
     application: Application
@@ -117,6 +136,7 @@ class CaseFile:
     reviewers: list[User] = field(default_factory=list)
     # What the identity provider vouched for, as signed into the latest revision.
     verified_identity: dict | None = None
+    cosignatures: list[CosignatureEntry] = field(default_factory=list)
 
 
 # --- Revisions ----------------------------------------------------------------------------
@@ -337,4 +357,22 @@ def case_file(actor: Any, application: Application) -> CaseFile:
             if revisions
             else None
         ),
+        cosignatures=_cosignatures(application, revisions),
     )
+
+
+def _cosignatures(
+    application: Application, revisions: list[ApplicationRevision]
+) -> list[CosignatureEntry]:
+    """Every co-signature request of the case, each signed one checked again against
+    the digest of the revision it was asked for."""
+    digests = {revision.number: revision.digest for revision in revisions}
+    return [
+        CosignatureEntry(
+            row=row,
+            check=cosignature_check(row.request, digests.get(row.request.revision))
+            if row.request.status == CosignatureStatus.SIGNED
+            else None,
+        )
+        for row in cosignature_rows(application)
+    ]

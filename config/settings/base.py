@@ -276,6 +276,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "accounts.tasks.sweep_unsent_notifications",
         "schedule": crontab(minute="*/5"),
     },
+    "applications-sweep-unsent-cosigner-emails": {
+        "task": "applications.tasks.sweep_unsent_cosigner_emails",
+        "schedule": crontab(minute="*/5"),
+    },
     # Before the office opens: due-soon reminders and overdue escalations.
     "applications-deadline-reminders-daily": {
         "task": "applications.tasks.send_deadline_reminders",
@@ -624,5 +628,11 @@ if RETENTION_PERIOD_START not in ("fiscal_year", "case_end"):
 # owner reminded this many days before.
 DRAFT_EXPIRY_DAYS = env.int("DRAFT_EXPIRY_DAYS", default=30)
 DRAFT_REMINDER_DAYS = env.int("DRAFT_REMINDER_DAYS", default=7)
+# Co-signatures (docs/cosignature.md): a request to co-sign runs out this many days
+# after it was sent (Japan's days), its co-signer reminded this many days before; a
+# declined or expired required one must be replaced within COSIGNATURE_DAYS too, or
+# the application is closed.
+COSIGNATURE_DAYS = env.int("COSIGNATURE_DAYS", default=14)
+COSIGNATURE_REMINDER_DAYS = env.int("COSIGNATURE_REMINDER_DAYS", default=3)
 # Cases purged per transaction by the purge (each batch commits before its files go).
 RETENTION_PURGE_BATCH = env.int("RETENTION_PURGE_BATCH", default=200)

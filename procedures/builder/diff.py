@@ -45,6 +45,9 @@ ATTRIBUTE_LABELS = {
     "paper_original_required": gettext_lazy("paper original required"),
     "min_items": gettext_lazy("minimum items"),
     "max_items": gettext_lazy("maximum items"),
+    "identity_level": gettext_lazy("identity required"),
+    "statement": gettext_lazy("statement"),
+    "shows": gettext_lazy("answers shown"),
 }
 
 
@@ -208,8 +211,37 @@ def definition_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]
             )
 
     for section in SECTIONS:
+        if section == "cosigners":
+            changes.extend(_cosigner_changes(old.get(section) or [], new.get(section) or []))
+            continue
         before, after = old.get(section) or {}, new.get(section) or {}
         detail = _attribute_changes(before, after, skip=())
         if detail:
             changes.append(f"{SECTION_LABELS[section]}: {detail}.")
+    return changes
+
+
+def _cosigner_changes(old: list, new: list) -> list[str]:
+    """The co-signers' roles (a list, by key) added, removed or changed."""
+    label = SECTION_LABELS["cosigners"]
+    before = {role.get("key"): role for role in old if isinstance(role, Mapping)}
+    after = {role.get("key"): role for role in new if isinstance(role, Mapping)}
+    changes = []
+    for key, role in after.items():
+        if key not in before:
+            changes.append(
+                _("%(section)s: %(role)s added.") % {"section": label, "role": _field_name(role)}
+            )
+            continue
+        detail = _attribute_changes(before[key], role, skip=())
+        if detail:
+            changes.append(
+                _("%(section)s: %(role)s changed: %(changes)s.")
+                % {"section": label, "role": _field_name(role), "changes": detail}
+            )
+    for key, role in before.items():
+        if key not in after:
+            changes.append(
+                _("%(section)s: %(role)s removed.") % {"section": label, "role": _field_name(role)}
+            )
     return changes

@@ -28,7 +28,15 @@ from procedures.builder.references import guard_references, rename_references
 UP, DOWN = "up", "down"
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 STEP_ATTRIBUTES = ("key", "title", "description", "condition")
-SECTIONS = ("fee", "workflow", "delivery", "contact", "result_document", "retention")
+SECTIONS = (
+    "fee",
+    "workflow",
+    "delivery",
+    "contact",
+    "result_document",
+    "retention",
+    "cosigners",
+)
 SECTION_LABELS = {
     "fee": gettext_lazy("Fee"),
     "workflow": gettext_lazy("Workflow"),
@@ -36,6 +44,7 @@ SECTION_LABELS = {
     "contact": gettext_lazy("Contact"),
     "result_document": gettext_lazy("Result document"),
     "retention": gettext_lazy("Retention"),
+    "cosigners": gettext_lazy("Co-signers"),
 }
 
 

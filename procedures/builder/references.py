@@ -1,5 +1,5 @@
-"""References between the fields of a definition: the conditions (and the fee)
-that read a field. An edit may not break a reference that held before it, and a
+"""References between the fields of a definition: the conditions (and the fee, and
+the co-signers' conditions and shown answers) that read a field. An edit may not break a reference that held before it, and a
 renamed field takes its references along."""
 
 from __future__ import annotations
@@ -63,6 +63,13 @@ def broken_references(definition: Mapping[str, Any]) -> set[Reference]:
     for key in fee_keys:
         if key not in known:
             broken.add(Reference(_("the fee"), key))
+    for role in definition.get("cosigners") or []:
+        site = _("the co-signer “%(label)s”") % {
+            "label": localized_text(role.get("label")) or role.get("key")
+        }
+        for key in [*referenced_fields(role.get("condition")), *role.get("shows", [])]:
+            if key not in known:
+                broken.add(Reference(site, key))
     return broken
 
 
@@ -128,3 +135,8 @@ def rename_references(definition: dict[str, Any], old: str, new: str) -> None:
             entry["condition"] = _rename_condition(entry["condition"], old, new)
     if fee.get("item_field") == old:
         fee["item_field"] = new
+    for role in definition.get("cosigners") or []:
+        if "condition" in role:
+            role["condition"] = _rename_condition(role["condition"], old, new)
+        if old in role.get("shows", []):
+            role["shows"] = [new if key == old else key for key in role["shows"]]

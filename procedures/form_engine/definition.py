@@ -273,13 +273,99 @@ def workflow_problems(workflow: dict, *, root: str = "version.workflow") -> list
     ]
 
 
+# Answers a co-signer may never be shown: the Individual Number, and files (the
+# co-signer's page shows answers as text, and files are the applicant's to share).
+UNSHOWABLE_TYPES = ("my_number", "file")
+# With co-signers, a workflow of its own must let the case leave the wait for them.
+COSIGNATURE_ACTIONS = ("cosignatures_complete", "cosignatures_lapsed")
+
+
+def cosigner_problems(
+    cosigners: list, form: dict, workflow: dict, *, root: str = "version.cosigners"
+) -> list[Problem]:
+    """Co-signer roles: unique keys, answers shown that exist and may be shown,
+    conditions on fields of the form, and a workflow that knows the wait."""
+    problems: list[Problem] = []
+    fields = _fields_by_key(form)
+    keys: set[str] = set()
+    for index, role in enumerate(cosigners):
+        path = f"{root}.{index}"
+        if role["key"] in keys:
+            problems.append(Problem(f"{path}.key", _("Co-signer keys must be unique.")))
+        keys.add(role["key"])
+        for key in role.get("shows", []):
+            spec = fields.get(key)
+            if spec is None:
+                problems.append(
+                    Problem(
+                        f"{path}.shows",
+                        _("The co-signer is shown “%(key)s”, which is not a field of the form.")
+                        % {"key": key},
+                    )
+                )
+            elif spec["type"] in UNSHOWABLE_TYPES:
+                problems.append(
+                    Problem(
+                        f"{path}.shows",
+                        _(
+                            "“%(key)s” cannot be shown to a co-signer: Individual Numbers and "
+                            "files are never shown."
+                        )
+                        % {"key": key},
+                    )
+                )
+        for key in referenced_fields(role.get("condition")):
+            if key not in fields:
+                problems.append(
+                    Problem(
+                        f"{path}.condition",
+                        _("The condition refers to “%(key)s”, which is not a field.")
+                        % {"key": key},
+                    )
+                )
+    transitions = workflow.get("transitions") or []
+    transitions_path = f"{root.rpartition('.')[0]}.workflow.transitions"
+    if cosigners and transitions:
+        actions = {item["action"] for item in transitions}
+        for action in COSIGNATURE_ACTIONS:
+            if action not in actions:
+                problems.append(
+                    Problem(
+                        transitions_path,
+                        _("With co-signers, the workflow needs the action “%(action)s”.")
+                        % {"action": action},
+                    )
+                )
+        if not any(
+            item["action"] == "withdraw" and "cosignature_pending" in item["from"]
+            for item in transitions
+        ):
+            problems.append(
+                Problem(
+                    transitions_path,
+                    _(
+                        "With co-signers, the applicant must be able to withdraw while "
+                        "waiting for them (“withdraw” from “cosignature_pending”)."
+                    ),
+                )
+            )
+    return problems
+
+
 def version_problems(version: dict, *, root: str = "version") -> list[Problem]:
-    """Every problem of a version's definition (form, fee, workflow, delivery)."""
+    """Every problem of a version's definition (form, fee, workflow, delivery,
+    co-signers)."""
     form = version.get("form", {})
     return (
         form_problems(form, root=f"{root}.form")
         + fee_problems(version.get("fee", {"kind": "none"}), form, root=f"{root}.fee")
         + workflow_problems(version.get("workflow", {}), root=f"{root}.workflow")
+        + cosigner_problems(
+            version.get("cosigners", []),
+            form,
+            version.get("workflow", {}),
+            root=f"{root}.cosigners",
+        )
     )
 
 

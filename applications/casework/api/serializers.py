@@ -25,8 +25,9 @@ from applications.casework.review import previewable
 from applications.workflow import ACTION_LABELS
 
 STATUS_HELP = (
-    "submitted, payment_pending, under_review, correction_requested, resubmitted, "
-    "recommended, approved, rejected, result_issued or withdrawn."
+    "submitted, cosignature_pending (waiting for co-signers; not in the default queue), "
+    "payment_pending, under_review, correction_requested, resubmitted, recommended, approved, "
+    "rejected, result_issued or withdrawn."
 )
 
 # --- Input ----------------------------------------------------------------------------------
@@ -298,6 +299,49 @@ class CorrectableFieldSerializer(serializers.Serializer):
     step = serializers.CharField()
 
 
+class StaffCosignatureSerializer(serializers.Serializer):
+    """A co-signature request of the case: who was asked, who signed, and the check."""
+
+    role = serializers.CharField(source="request.role")
+    label = serializers.CharField(source="row.label", help_text="In the requester's language.")
+    required = serializers.BooleanField(source="request.required")
+    current = serializers.BooleanField(source="request.is_current")
+    name = serializers.CharField(source="request.name", help_text="As the applicant named them.")
+    email = serializers.CharField(source="request.email")
+    status = serializers.CharField(
+        source="request.status", help_text="pending, signed, declined, expired or cancelled."
+    )
+    status_label = serializers.CharField(source="request.get_status_display")
+    requested_at = serializers.DateTimeField(source="request.requested_at")
+    expires_on = serializers.DateField(source="request.expires_on")
+    answered_at = serializers.DateTimeField(source="request.closed_at", allow_null=True)
+    decline_reason = serializers.CharField(source="request.decline_reason")
+    signer = PersonSerializer(source="request.signer", allow_null=True)
+    verified_name = serializers.CharField(
+        source="row.verified_name",
+        help_text="The co-signer's verified identity, if the role asked.",
+    )
+    revision = serializers.IntegerField(source="request.revision")
+    filing_digest = serializers.CharField(
+        source="request.filing_digest", help_text="The revision's digest it consents to."
+    )
+    document = serializers.JSONField(
+        source="request.document",
+        help_text="What the co-signer signed (RFC 8785 canonical JSON hashes to `digest`).",
+    )
+    digest = serializers.CharField(source="request.digest")
+    signature = serializers.CharField(
+        source="request.signature", help_text="The platform's Ed25519 signature of the digest."
+    )
+    valid = serializers.SerializerMethodField(
+        help_text="Signed, and checked now: digest, signature and filing digest hold; null "
+        "when not signed."
+    )
+
+    def get_valid(self, entry) -> bool | None:
+        return entry.check.valid if entry.check is not None else None
+
+
 class CaseSerializer(serializers.Serializer):
     """One application as its reviewers see it (a case file of applications.review)."""
 
@@ -332,6 +376,9 @@ class CaseSerializer(serializers.Serializer):
         many=True, help_text="What changed from each revision to the next."
     )
     corrections = StaffCorrectionSerializer(many=True)
+    cosignatures = StaffCosignatureSerializer(
+        many=True, help_text="The requests to co-sign, current and replaced."
+    )
     attachments = StaffAttachmentSerializer(many=True)
     documents = StaffDocumentSerializer(many=True)
     events = StaffEventSerializer(many=True, help_text="The full timeline, staff-only steps too.")

@@ -15,6 +15,7 @@ from core.retention import RetentionPeriod
 from procedures import selectors
 from procedures.builder import diff, lookup
 from procedures.builder.forms.common import ConfirmForm, MoveForm
+from procedures.builder.forms.cosigners import IDENTITY_LEVELS as COSIGNER_IDENTITY_LEVELS
 from procedures.builder.forms.fee import FEE_KINDS, PAYMENT_METHODS
 from procedures.builder.forms.fields import FIELD_TYPE_LABELS
 from procedures.builder.forms.workflow import (
@@ -127,6 +128,19 @@ def _sections_summary(definition: dict) -> dict[str, Any]:
         if retention.get("period") in RetentionPeriod.values
         else "",
         "individual_number_days": retention.get("individual_number_days", 0),
+        "cosigners": [
+            {
+                "key": role["key"],
+                "label": localized_text(role.get("label")) or role["key"],
+                "required": bool(role.get("required", True)),
+                "identity": dict(COSIGNER_IDENTITY_LEVELS).get(
+                    role.get("identity_level", "email_verified")
+                ),
+                "condition": html.describe_condition(role.get("condition"), specs),
+                "statement": localized_text(role.get("statement")),
+            }
+            for role in definition.get("cosigners") or []
+        ],
     }
 
 

@@ -87,6 +87,7 @@ def _locate(procedure: Procedure, definition: dict, path: str) -> dict[str, str]
             "procedures:workflow_edit",
             edits.SECTION_LABELS["result_document"],
         ),
+        "cosigners": ("procedures:cosigners_edit", edits.SECTION_LABELS["cosigners"]),
     }
     if parts and parts[0] in section_pages:
         name, label = section_pages[parts[0]]
