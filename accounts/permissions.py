@@ -9,10 +9,13 @@ decides permissions on its own.
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from typing import Any
 
-from django.db import models
+from django.conf import settings
+from django.core.cache import cache
+from django.db import models, transaction
 from django.db.models import Q, QuerySet
 
 from accounts.models import Membership, Organization, Role, User
@@ -81,23 +84,74 @@ def users_who_may(action: str, organization: Organization) -> QuerySet:
     )
 
 
+# Roles are read on almost every staff request; across requests they are kept in
+# the shared cache under a generation that every change of any membership replaces
+# (on commit), so a revoked role is gone at the next request in every process.
+GENERATION_KEY = "accounts:memberships:generation"
+CACHE_SECONDS = 300
+
+
+def _shared_cache():
+    """The cache, when every process shares it (Redis); None for a per-process
+    cache, which could not forget a revoked role in the other processes."""
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if "redis" not in backend.lower():
+        return None
+    return cache
+
+
+def _user_key(actor: Any) -> str:
+    return f"accounts:memberships:{actor.pk}"
+
+
 def _memberships(actor: Any) -> list[tuple[str, str]]:
-    """(role, organization path) pairs of the actor, loaded once per user object."""
+    """(role, organization path) pairs of the actor: once per user object, and from
+    the shared cache while no membership changed."""
     if actor is None or not getattr(actor, "is_authenticated", False):
         return []
     cached = getattr(actor, "_membership_cache", None)
-    if cached is None:
-        cached = list(
-            Membership.objects.filter(user=actor, user__is_active=True).values_list(
-                "role", "organization__path"
-            )
+    if cached is not None:
+        return cached
+    shared = _shared_cache()
+    generation = None
+    if shared is not None:
+        found = shared.get_many([GENERATION_KEY, _user_key(actor)])
+        generation = found.get(GENERATION_KEY)
+        entry = found.get(_user_key(actor))
+        if generation is not None and entry is not None and entry[0] == generation:
+            actor._membership_cache = [tuple(pair) for pair in entry[1]]
+            return actor._membership_cache
+    cached = list(
+        Membership.objects.filter(user=actor, user__is_active=True).values_list(
+            "role", "organization__path"
         )
-        actor._membership_cache = cached
+    )
+    actor._membership_cache = cached
+    if shared is not None:
+        if generation is None:
+            generation = _new_generation(shared)
+        shared.set(_user_key(actor), (generation, cached), CACHE_SECONDS)
     return cached
 
 
+def _new_generation(shared) -> str:
+    # add: a concurrent first reader's generation wins; both then read it back.
+    shared.add(GENERATION_KEY, secrets.token_hex(8), None)
+    return shared.get(GENERATION_KEY)
+
+
+def memberships_changed() -> None:
+    """A role was granted or revoked: after the commit, every cached set of roles
+    is stale (a new generation)."""
+    shared = _shared_cache()
+    if shared is not None:
+        transaction.on_commit(
+            lambda: shared.set(GENERATION_KEY, secrets.token_hex(8), None), robust=True
+        )
+
+
 def forget_memberships(actor: Any) -> None:
-    """Drop the cached roles after they changed."""
+    """Drop the roles cached on this user object after they changed."""
     actor.__dict__.pop("_membership_cache", None)
 
 

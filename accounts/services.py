@@ -39,6 +39,7 @@ from accounts.permissions import (
     actor_may,
     actor_roles,
     forget_memberships,
+    memberships_changed,
 )
 from audit.services import audit_record
 from core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -191,6 +192,7 @@ def membership_grant(
                 data={"organization": organization.code, "role": role, "tokens_revoked": revoked},
             )
     forget_memberships(user)
+    memberships_changed()
     return membership
 
 
@@ -211,6 +213,7 @@ def membership_revoke(*, actor: Any = None, membership: Membership) -> None:
             data={"organization": membership.organization.code, "role": membership.role},
         )
     forget_memberships(membership.user)
+    memberships_changed()
 
 
 # --- Sign-up, e-mail verification, profile --------------------------------------------
