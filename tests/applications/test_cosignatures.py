@@ -538,6 +538,9 @@ def test_a_fee_due_before_review_is_paid_after_the_cosignatures(city):
     applicant = resident()
     application = draft(procedure, applicant)
     services.cosigners_save(actor=applicant, application=application, values=named(guarantor=""))
+    # The declaration says when the fee is paid: after the co-signatures.
+    check = _login(applicant).get(f"/applications/{application.pk}/check/")
+    assert "Once every co-signer has signed, you pay the fee of" in check.content.decode()
     services.application_submit(actor=applicant, application=application, declaration=True)
     application.refresh_from_db()
     assert application.status == S.COSIGNATURE_PENDING
