@@ -339,35 +339,53 @@ def cosignature_decline(*, actor: Any, public_id: str, token: str, reason: str =
     may name someone else (or ask again) by the day said, or withdraw."""
     with transaction.atomic():
         application, request = _locked_request(actor, public_id, token)
-        moment = timezone.now()
-        request.status = CS.DECLINED
         request.signer = actor
-        request.closed_at = moment
         request.decline_reason = (reason or "").strip()[:2000]
-        request.replace_by = japan_day(moment) + _days() if request.required else None
-        request.save(
-            update_fields=["status", "signer", "closed_at", "decline_reason", "replace_by"]
-        )
-        event_record(application, actor, "cosignature_declined", message=request.name)
-        audit_record(
-            actor=actor,
-            action="applications.cosignature_declined",
-            target=application,
-            data={
-                "reference": application.reference,
-                "role": request.role,
-                "request": request.public_id,
-            },
-        )
-        _tell_not_signed(
+        _close_unsigned(
             application,
             request,
+            actor=actor,
+            status=CS.DECLINED,
+            replace_from=japan_day(timezone.now()),
+            fields=("signer", "decline_reason"),
             subject=gettext_lazy("A co-signer declined: %(reference)s"),
             body=gettext_lazy(
                 "%(cosigner)s (%(role)s) declined to co-sign your application (%(procedure)s)."
             ),
         )
     return request
+
+
+def _close_unsigned(
+    application: Application,
+    request: Cosignature,
+    *,
+    actor: Any,
+    status: str,
+    replace_from: date,
+    subject,
+    body,
+    fields: tuple[str, ...] = (),
+) -> None:
+    """A request that ends without a signature (declined or expired): closed, with
+    the day by which a required one must be replaced, recorded on the case and in
+    the audit log, and the applicant told what comes next."""
+    request.status = status
+    request.closed_at = timezone.now()
+    request.replace_by = replace_from + _days() if request.required else None
+    request.save(update_fields=["status", "closed_at", "replace_by", *fields])
+    event_record(application, actor, f"cosignature_{status}", message=request.name)
+    audit_record(
+        actor=actor,
+        action=f"applications.cosignature_{status}",
+        target=application,
+        data={
+            "reference": application.reference,
+            "role": request.role,
+            "request": request.public_id,
+        },
+    )
+    _tell_not_signed(application, request, subject=subject, body=body)
 
 
 def _tell_not_signed(application: Application, request: Cosignature, *, subject, body) -> None:
@@ -515,24 +533,12 @@ def _expire(pk: int, today: date) -> int:
         request = Cosignature.objects.select_for_update().get(pk=pk)
         if request.status != CS.PENDING or request.expires_on >= today:
             return 0  # answered, or handled by another run, meanwhile
-        moment = timezone.now()
-        request.status = CS.EXPIRED
-        request.closed_at = moment
-        request.replace_by = today + _days() if request.required else None
-        request.save(update_fields=["status", "closed_at", "replace_by"])
-        event_record(application, None, "cosignature_expired", message=request.name)
-        audit_record(
-            action="applications.cosignature_expired",
-            target=application,
-            data={
-                "reference": application.reference,
-                "role": request.role,
-                "request": request.public_id,
-            },
-        )
-        _tell_not_signed(
+        _close_unsigned(
             application,
             request,
+            actor=None,
+            status=CS.EXPIRED,
+            replace_from=today,
             subject=gettext_lazy("A co-signer did not answer: %(reference)s"),
             body=gettext_lazy(
                 "%(cosigner)s (%(role)s) did not co-sign your application (%(procedure)s) "

@@ -29,23 +29,9 @@
   }
 
   function query(form) {
-    var params = new URLSearchParams();
-    var elements = form.elements;
-    for (var i = 0; i < elements.length; i++) {
-      var input = elements[i];
-      if (!input.name || input.disabled || input.name === "csrfmiddlewaretoken" || input.name === "fee_json") continue;
-      if (input.type === "submit" || input.type === "button" || input.type === "file") continue;
-      if ((input.type === "checkbox" || input.type === "radio") && !input.checked) continue;
-      if (hiddenSetting(form, input)) continue;
-      if (input.tagName === "SELECT" && input.multiple) {
-        for (var j = 0; j < input.options.length; j++) {
-          if (input.options[j].selected) params.append(input.name, input.options[j].value);
-        }
-        continue;
-      }
-      params.append(input.name, input.value);
-    }
-    return params.toString();
+    return window.cityprocFormQuery(form, function (input) {
+      return input.name === "fee_json" || hiddenSetting(form, input);
+    });
   }
 
   function updater(form) {

@@ -54,23 +54,9 @@
   // other types (they are not sent either) and without the CSRF token.
   function query(form) {
     var others = form.querySelector("[data-other-settings]");
-    var params = new URLSearchParams();
-    var elements = form.elements;
-    for (var i = 0; i < elements.length; i++) {
-      var input = elements[i];
-      if (!input.name || input.disabled || input.name === "csrfmiddlewaretoken") continue;
-      if (others && others.hidden && others.contains(input)) continue;
-      if (input.type === "submit" || input.type === "button" || input.type === "file") continue;
-      if ((input.type === "checkbox" || input.type === "radio") && !input.checked) continue;
-      if (input.tagName === "SELECT" && input.multiple) {
-        for (var j = 0; j < input.options.length; j++) {
-          if (input.options[j].selected) params.append(input.name, input.options[j].value);
-        }
-        continue;
-      }
-      params.append(input.name, input.value);
-    }
-    return params.toString();
+    return window.cityprocFormQuery(form, function (input) {
+      return Boolean(others && others.hidden && others.contains(input));
+    });
   }
 
   function previewer(form) {
