@@ -38,39 +38,23 @@
     var base = form.getAttribute("data-example-url");
     var example = form.querySelector("[data-fee-example]");
     if (!base || !example) return function () {};
-    var timer = null;
-    var latest = 0;
-    return function () {
-      window.clearTimeout(timer);
-      timer = window.setTimeout(function () {
-        var ticket = ++latest;
-        window.fetch(base + "?" + query(form), { credentials: "same-origin", headers: { Accept: "text/html" } })
-          .then(function (response) {
-            // A lapsed session redirects to the login page: keep the last example.
-            if (!response.ok || response.redirected) return null;
-            return response.text();
-          })
-          .then(function (markup) {
-            if (markup === null || ticket !== latest) return;
-            var fresh = new DOMParser().parseFromString(markup, "text/html");
-            var result = example.querySelector("[data-fee-example-result]");
-            var freshResult = fresh.querySelector("[data-fee-example-result]");
-            // The live region stays; only what it says changes.
-            if (result && freshResult && result.innerHTML.trim() !== freshResult.innerHTML.trim()) {
-              result.innerHTML = freshResult.innerHTML;
-            }
-            // The example's answers are replaced only when the fields the fee
-            // reads change, so that typing in them is never interrupted.
-            var inputs = example.querySelector("[data-fee-example-inputs]");
-            var freshInputs = fresh.querySelector("[data-fee-example-inputs]");
-            if (inputs && freshInputs && inputs.getAttribute("data-keys") !== freshInputs.getAttribute("data-keys")) {
-              inputs.innerHTML = freshInputs.innerHTML;
-              inputs.setAttribute("data-keys", freshInputs.getAttribute("data-keys"));
-            }
-          })
-          .catch(function () { /* offline: the example stays as it was */ });
-      }, DELAY);
-    };
+    return window.cityprocLiveRefresh(base, function () { return query(form); }, function (markup) {
+      var fresh = new DOMParser().parseFromString(markup, "text/html");
+      var result = example.querySelector("[data-fee-example-result]");
+      var freshResult = fresh.querySelector("[data-fee-example-result]");
+      // The live region stays; only what it says changes.
+      if (result && freshResult && result.innerHTML.trim() !== freshResult.innerHTML.trim()) {
+        result.innerHTML = freshResult.innerHTML;
+      }
+      // The example's answers are replaced only when the fields the fee
+      // reads change, so that typing in them is never interrupted.
+      var inputs = example.querySelector("[data-fee-example-inputs]");
+      var freshInputs = fresh.querySelector("[data-fee-example-inputs]");
+      if (inputs && freshInputs && inputs.getAttribute("data-keys") !== freshInputs.getAttribute("data-keys")) {
+        inputs.innerHTML = freshInputs.innerHTML;
+        inputs.setAttribute("data-keys", freshInputs.getAttribute("data-keys"));
+      }
+    }, DELAY);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

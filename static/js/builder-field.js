@@ -63,26 +63,9 @@
     var target = document.querySelector("[data-field-preview]");
     var base = form.getAttribute("data-preview-url");
     if (!target || !base) return function () {};
-    var timer = null;
-    var latest = 0;
-    return function () {
-      window.clearTimeout(timer);
-      timer = window.setTimeout(function () {
-        var ticket = ++latest;
-        var url = base + (base.indexOf("?") === -1 ? "?" : "&") + query(form);
-        window.fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
-          .then(function (response) {
-            // A lapsed session redirects to the login page: keep the last preview.
-            if (!response.ok || response.redirected) return null;
-            return response.text();
-          })
-          .then(function (markup) {
-            if (markup === null || ticket !== latest) return;
-            if (target.innerHTML.trim() !== markup.trim()) target.innerHTML = markup;
-          })
-          .catch(function () { /* offline: the preview stays as it was */ });
-      }, DELAY);
-    };
+    return window.cityprocLiveRefresh(base, function () { return query(form); }, function (markup) {
+      if (target.innerHTML.trim() !== markup.trim()) target.innerHTML = markup;
+    }, DELAY);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

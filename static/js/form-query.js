@@ -1,7 +1,6 @@
-// The inputs of a form as the browser would send them (without the CSRF token,
-// buttons and files), as a query string, for the builder's previews that ask the
-// server to render what is being typed. `skip(input)` leaves out inputs the page
-// hides (they are disabled on submit, so they are not sent either).
+// The builder's live previews: the inputs of a form as the browser would send
+// them (without the CSRF token, buttons and files), as a query string, and a
+// refresher that asks the server to render them a moment after typing stops.
 (function () {
   "use strict";
 
@@ -23,5 +22,29 @@
       params.append(input.name, input.value);
     }
     return params.toString();
+  };
+
+  // A function that, `delay` ms after its last call, GETs `url` with `query()`
+  // and hands the markup to `apply`; an answer overtaken by a later one, a lapsed
+  // session (redirected to the login page) or no network leaves the page as it is.
+  window.cityprocLiveRefresh = function (url, query, apply, delay) {
+    var timer = null;
+    var latest = 0;
+    return function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        var ticket = ++latest;
+        var address = url + (url.indexOf("?") === -1 ? "?" : "&") + query();
+        window.fetch(address, { credentials: "same-origin", headers: { Accept: "text/html" } })
+          .then(function (response) {
+            if (!response.ok || response.redirected) return null;
+            return response.text();
+          })
+          .then(function (markup) {
+            if (markup !== null && ticket === latest) apply(markup);
+          })
+          .catch(function () { /* offline: the preview stays as it was */ });
+      }, delay);
+    };
   };
 })();
