@@ -13,6 +13,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import get_language
 
+from procedures.reading import WORD_START, query_forms, reading_of
+
 DEFAULT_FILE = Path(__file__).resolve().parent / "data" / "vocabulary.json"
 
 
@@ -49,29 +51,18 @@ class Vocabulary:
     referrals: tuple[Referral, ...]
 
 
-def _forms(term: str) -> list[str]:
-    """How a term is looked for (procedures.reading.query_forms)."""
-    from procedures.reading import query_forms
-
-    return query_forms(term)
-
-
 def _keys(term: str) -> list[str]:
     """What a query word may be when it is this term: any of its forms, or its
     reading typed in kana."""
-    from procedures.reading import reading_of
-
-    return list(dict.fromkeys([*_forms(term), reading_of(term)] if term else []))
+    return list(dict.fromkeys([*query_forms(term), reading_of(term)] if term else []))
 
 
 @cache
 def _load(path: str) -> Vocabulary:
-    from procedures.reading import WORD_START
-
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     synonyms: dict[str, list[str]] = {}
     for group in data.get("synonyms", []):
-        forms = list(dict.fromkeys(form for term in group for form in _forms(term)))
+        forms = list(dict.fromkeys(form for term in group for form in query_forms(term)))
         for key in dict.fromkeys(key for term in group for key in _keys(term)):
             synonyms.setdefault(key, [])
             synonyms[key] += [form for form in forms if form != key]
